@@ -1,0 +1,101 @@
+"""SQLAlchemy tables of the store (private: only store.py imports this)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BoardRow(Base):
+    __tablename__ = "board"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SnapshotRow(Base):
+    __tablename__ = "snapshot"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str] = mapped_column(String(64))
+    raw_sha: Mapped[str | None] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer)
+    leader_key: Mapped[str | None] = mapped_column(Text)
+    leader_model: Mapped[str | None] = mapped_column(Text)
+    leader_value: Mapped[float | None] = mapped_column(Float)
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    rows_blob: Mapped[bytes] = mapped_column(LargeBinary)
+    __table_args__ = (Index("ix_snapshot_board", "board_id", "id"),
+                      Index("ix_snapshot_board_observed", "board_id", "observed_at"))
+
+
+class FetchRow(Base):
+    __tablename__ = "fetch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str] = mapped_column(String(20))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    raw_sha: Mapped[str | None] = mapped_column(String(64))
+    parse_hash: Mapped[str | None] = mapped_column(String(32))
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshot.id"))
+    warnings: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_fetch_board", "board_id", "id"),)
+
+
+class EventRow(Base):
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))
+    type: Mapped[str] = mapped_column(String(30))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshot.id"))
+    fetch_id: Mapped[int | None] = mapped_column(ForeignKey("fetch.id"))
+    model: Mapped[str | None] = mapped_column(Text)
+    key: Mapped[str | None] = mapped_column(Text)
+    metric: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    previous_model: Mapped[str | None] = mapped_column(Text)
+    previous_value: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_event_board", "board_id", "id"), Index("ix_event_type", "type", "id"))

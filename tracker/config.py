@@ -1,0 +1,358 @@
+"""Load config.toml into frozen Settings; every default and every validation lives here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cssselect
+import jmespath
+import jmespath.exceptions
+
+from . import __version__
+from .errors import ConfigError
+
+FORMAT_NAMES = ("csv", "html", "json", "pwc")
+FIELD_TYPES = ("text", "number", "date")
+DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+TOP_KEYS = ("storage", "fetch", "board")
+STORAGE_KEYS = ("url", "snapshots")
+FETCH_KEYS = ("user_agent", "timeout", "max_bytes")
+BOARD_KEYS = (
+    "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
+    "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding",
+)
+FIELD_KEYS = ("from", "type", "regex")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Where one normalized field comes from: candidate source names, its type and an optional regex."""
+
+    name: str
+    sources: tuple[str, ...]
+    type: str = "text"
+    regex: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """One tracked leaderboard, as configured by a [[board]] table."""
+
+    id: str
+    title: str
+    url: str
+    format: str
+    metric: str
+    fields: tuple[FieldSpec, ...]
+    higher_is_better: bool = True
+    key: tuple[str, ...] = ("model",)
+    metrics: tuple[str, ...] = ()
+    metric_range: tuple[float, float] | None = None
+    min_rows: int = 1
+    max_drop: float = 0.5
+    selector: str | None = None
+    rows: str | None = None
+    dataset: str | None = None
+    exclude: tuple[re.Pattern[str], ...] = ()
+    encoding: str | None = None
+    parse_hash: str = ""
+
+    def field(self, name: str) -> FieldSpec:
+        """The FieldSpec called `name`."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """The metrics whose changes are events: the primary metric first, then `metrics`."""
+        return (self.metric, *[m for m in self.metrics if m != self.metric])
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How documents are fetched ([fetch])."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 30.0
+    max_bytes: int = 20_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole loaded configuration."""
+
+    path: Path | None
+    storage_url: str
+    snapshots_dir: Path
+    fetch: FetchSettings
+    boards: tuple[BoardSpec, ...]
+    secrets: frozenset[str] = field(default_factory=frozenset)
+
+    def board(self, board_id: str) -> BoardSpec:
+        """The board called `board_id`, or a ConfigError listing the known ones."""
+        for b in self.boards:
+            if b.id == board_id:
+                return b
+        known = ", ".join(b.id for b in self.boards) or "(none)"
+        raise ConfigError(f"unknown board {board_id!r} (configured boards: {known}); add a [[board]] table for it")
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config file to use: --config, else $TRACKER_CONFIG, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("TRACKER_CONFIG")
+    return Path(env) if env else Path("config.toml")
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a config file; raise ConfigError naming the key and the fix."""
+    p = config_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {p} not found; pass --config PATH, set TRACKER_CONFIG, or create ./config.toml"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    return parse(data, base=p.resolve().parent, path=p)
+
+
+def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Settings:
+    """Validate a decoded config mapping; relative paths resolve against `base`."""
+    secrets: set[str] = set()
+    data = _expand(data, "", secrets)
+    _check_keys(data, TOP_KEYS, "config")
+    storage = _table(data, "storage")
+    _check_keys(storage, STORAGE_KEYS, "[storage]")
+    url = os.environ.get("TRACKER_DATABASE_URL") or _str(storage, "url", "[storage]", "sqlite:///tracker.db")
+    snapshots = base / _str(storage, "snapshots", "[storage]", "snapshots")
+    fetch_t = _table(data, "fetch")
+    _check_keys(fetch_t, FETCH_KEYS, "[fetch]")
+    fetch = FetchSettings(
+        user_agent=_str(fetch_t, "user_agent", "[fetch]", DEFAULT_USER_AGENT),
+        timeout=_num(fetch_t, "timeout", "[fetch]", 30.0, low=0.1),
+        max_bytes=int(_num(fetch_t, "max_bytes", "[fetch]", 20_000_000, low=1)),
+    )
+    boards_raw = data.get("board", [])
+    if not isinstance(boards_raw, list):
+        raise ConfigError("config: 'board' must be an array of tables: write [[board]], not [board]")
+    boards = tuple(_board(b, i, base) for i, b in enumerate(boards_raw))
+    seen: set[str] = set()
+    for b in boards:
+        if b.id in seen:
+            raise ConfigError(f"board {b.id!r}: duplicate id; every [[board]] needs a unique id")
+        seen.add(b.id)
+    return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets))
+
+
+def _expand(value: Any, where: str, secrets: set[str]) -> Any:
+    """Replace ${VAR} in every string with the environment's value; remember them as secrets."""
+    if isinstance(value, str):
+        def sub(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{where or 'config'}: environment variable {name} is not set; export it")
+            secrets.add(os.environ[name])
+            return os.environ[name]
+        return ENV_REF.sub(sub, value)
+    if isinstance(value, Mapping):
+        return {k: _expand(v, f"{where}.{k}" if where else str(k), secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, where, secrets) for v in value]
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})")
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    t = data.get(name, {})
+    if not isinstance(t, Mapping):
+        raise ConfigError(f"config: [{name}] must be a table")
+    return t
+
+
+def _str(t: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
+    v = t.get(key, default)
+    if not isinstance(v, str) or not v:
+        raise ConfigError(f"{where}: '{key}' must be a non-empty string")
+    return v
+
+
+def _num(t: Mapping[str, Any], key: str, where: str, default: float, *, low: float | None = None,
+         high: float | None = None) -> float:
+    v = t.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ConfigError(f"{where}: '{key}' must be a number, got {v!r}")
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ConfigError(f"{where}: '{key}' = {v} is out of range [{low}, {high}]")
+    return float(v)
+
+
+def _str_list(t: Mapping[str, Any], key: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    v = t.get(key, list(default))
+    if isinstance(v, str):
+        v = [v]
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        raise ConfigError(f"{where}: '{key}' must be a string or a list of strings")
+    return tuple(v)
+
+
+def _resolve_db_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        rest = url[len(prefix):]
+        if rest and not rest.startswith(":memory:"):
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def _resolve_url(url: str, where: str, base: Path) -> str:
+    if url.startswith(("http://", "https://")):
+        return url
+    if url.startswith("file://"):
+        p = Path(url[len("file://"):])
+        return url if p.is_absolute() else "file://" + str((base / p).resolve())
+    raise ConfigError(f"{where}: 'url' must start with http://, https:// or file:// (got {url!r})")
+
+
+def _field(name: str, raw: Any, where: str, numeric: bool) -> FieldSpec:
+    default_type = "number" if numeric else "text"
+    if isinstance(raw, str | list):
+        return FieldSpec(name, _str_list({"from": raw}, "from", f"{where}.fields.{name}", ()), default_type)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}.fields.{name}: must be a string, a list of candidates, or a table "
+                          f"{{from = ..., type = ..., regex = ...}}")
+    w = f"{where}.fields.{name}"
+    _check_keys(raw, FIELD_KEYS, w)
+    sources = _str_list(raw, "from", w, (name,))
+    ftype = raw.get("type", default_type)
+    if ftype not in FIELD_TYPES:
+        raise ConfigError(f"{w}: unknown type {ftype!r} (allowed: {', '.join(FIELD_TYPES)})")
+    regex = None
+    if "regex" in raw:
+        regex = _regex(raw["regex"], f"{w}.regex")
+    return FieldSpec(name, sources, ftype, regex)
+
+
+def _regex(pattern: Any, where: str) -> re.Pattern[str]:
+    if not isinstance(pattern, str):
+        raise ConfigError(f"{where}: must be a regular expression string")
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
+
+
+def _board(raw: Any, index: int, base: Path) -> BoardSpec:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"board #{index + 1}: must be a table")
+    bid = raw.get("id")
+    if not isinstance(bid, str) or not SLUG.match(bid):
+        raise ConfigError(f"board #{index + 1}: 'id' must be a slug (lowercase letters, digits, '.', '_', '-'), "
+                          f"got {bid!r}")
+    w = f"board {bid!r}"
+    _check_keys(raw, BOARD_KEYS, w)
+    fmt = raw.get("format")
+    if fmt not in FORMAT_NAMES:
+        raise ConfigError(f"{w}: unknown format {fmt!r} (allowed: {', '.join(FORMAT_NAMES)})")
+    fields_raw = raw.get("fields")
+    if not isinstance(fields_raw, Mapping) or not fields_raw:
+        raise ConfigError(f"{w}: needs a [board.fields] table mapping normalized fields to source columns")
+    metric = _str(raw, "metric", w)
+    metrics = _str_list(raw, "metrics", w, ())
+    key = _str_list(raw, "key", w, ("model",))
+    names = list(fields_raw)
+    for what, items in (("metric", (metric,)), ("key", key), ("metrics", metrics)):
+        for item in items:
+            if item not in fields_raw:
+                raise ConfigError(f"{w}: '{what}' names {item!r}, which is not a field "
+                                  f"(fields: {', '.join(names)})")
+    fields = tuple(_field(n, r, w, n in (metric, *metrics)) for n, r in fields_raw.items())
+    for f in fields:
+        if f.name in (metric, *metrics) and f.type != "number":
+            raise ConfigError(f"{w}.fields.{f.name}: a metric must have type 'number'")
+    hib = raw.get("higher_is_better", True)
+    if not isinstance(hib, bool):
+        raise ConfigError(f"{w}: 'higher_is_better' must be true or false")
+    mr = raw.get("metric_range")
+    metric_range = None
+    if mr is not None:
+        if (not isinstance(mr, list) or len(mr) != 2
+                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in mr) or mr[0] > mr[1]):
+            raise ConfigError(f"{w}: 'metric_range' must be [low, high] with low <= high")
+        metric_range = (float(mr[0]), float(mr[1]))
+    selector = raw.get("selector")
+    if selector is not None:
+        if fmt != "html":
+            raise ConfigError(f"{w}: 'selector' applies to format 'html' only")
+        try:
+            cssselect.GenericTranslator().css_to_xpath(selector)
+        except (cssselect.SelectorError, TypeError) as exc:
+            raise ConfigError(f"{w}: bad CSS selector {selector!r}: {exc}") from exc
+    rows = raw.get("rows")
+    if rows is not None and fmt != "json":
+        raise ConfigError(f"{w}: 'rows' (a JMESPath) applies to format 'json' only")
+    if fmt == "json":
+        for expr, where in [(rows, f"{w}.rows")] + [(s, f"{w}.fields.{f.name}") for f in fields for s in f.sources]:
+            if expr is None:
+                continue
+            try:
+                jmespath.compile(expr)
+            except jmespath.exceptions.JMESPathError as exc:
+                raise ConfigError(f"{where}: bad JMESPath {expr!r}: {exc}") from exc
+    dataset = raw.get("dataset")
+    if fmt == "pwc" and not isinstance(dataset, str):
+        raise ConfigError(f"{w}: format 'pwc' needs 'dataset' (the dataset name in the task JSON, e.g. \"SQuAD2.0\")")
+    if dataset is not None and fmt != "pwc":
+        raise ConfigError(f"{w}: 'dataset' applies to format 'pwc' only")
+    exclude = tuple(_regex(p, f"{w}.exclude") for p in _str_list(raw, "exclude", w, ()))
+    encoding = raw.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise ConfigError(f"{w}: 'encoding' must be a string such as \"utf-8\"")
+    parse_keys = ("format", "metric", "metrics", "key", "metric_range", "selector", "rows", "dataset", "fields",
+                  "exclude", "encoding", "higher_is_better")
+    parse_hash = hashlib.sha256(
+        json.dumps({k: raw.get(k) for k in parse_keys}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return BoardSpec(
+        id=bid,
+        title=_str(raw, "title", w, bid),
+        url=_resolve_url(_str(raw, "url", w), w, base),
+        format=fmt,
+        metric=metric,
+        fields=fields,
+        higher_is_better=hib,
+        key=key,
+        metrics=metrics,
+        metric_range=metric_range,
+        min_rows=int(_num(raw, "min_rows", w, 1, low=0)),
+        max_drop=_num(raw, "max_drop", w, 0.5, low=0.0, high=1.0),
+        selector=selector,
+        rows=rows,
+        dataset=dataset,
+        exclude=exclude,
+        encoding=encoding,
+        parse_hash=parse_hash,
+    )

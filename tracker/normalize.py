@@ -1,0 +1,183 @@
+"""Raw rows -> Row: clean text, parse numbers and dates, canonical keys, duplicates; pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from .config import BoardSpec
+from .models import Row
+
+RawRow = Mapping[str, str | None]
+
+_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+_NO_VALUE = frozenset({"", "-", "--", "—", "–", "−", "n/a", "na", "nan", "none", "null", "unknown", "?", "tbd",
+                       "not available", "/"})
+_FOOTNOTE = re.compile(r"(\s*\[\s*(\d+|[a-z]|note\s*\d*)\s*\]|\s*[†‡§¶]+|\s+\*[A-Za-z0-9]*|\*+)$", re.I)
+_NUMBER = re.compile(
+    r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
+_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "%": 1.0}
+_MONTHS = {m: i for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse all kinds of white space (NBSP, thin spaces, BOM) to single spaces and trim."""
+    if text is None:
+        return ""
+    return _SPACES.sub(" ", text).strip()
+
+
+def _is_badge(ch: str) -> bool:
+    cat = unicodedata.category(ch)
+    return cat == "So" or cat == "Cs" or ch in "\ufe0f\u200d" or 0x1F000 <= ord(ch) <= 0x1FAFF
+
+
+def clean_name(text: str | None) -> str:
+    """A display name: clean text without emoji badges and footnote markers (`*tfp`, `†`, `[1]`)."""
+    s = clean_text("".join(ch for ch in (text or "") if not _is_badge(ch)))
+    while True:
+        t = _FOOTNOTE.sub("", s).strip()
+        if t == s or not t:
+            return s
+        s = t
+
+
+def canonical(text: str) -> str:
+    """The identity form of a name: case-folded and white-space-collapsed."""
+    return clean_text(unicodedata.normalize("NFKC", text)).casefold()
+
+
+def is_missing(text: str | None) -> bool:
+    """True for the ways sites say 'no value': empty, dashes, n/a, Unknown, ..."""
+    return clean_text(text).lower().strip(" ~") in _NO_VALUE
+
+
+def parse_number(text: str | None) -> float | None:
+    """Parse '91.0%', '90,98 %', '1,014.45', '−3', '~1B', '660M', '82.242 (17.758)' -> float; no value -> None."""
+    if text is None or is_missing(text):
+        return None
+    s = clean_text(text).replace("\u2212", "-")
+    m = _NUMBER.search(s)
+    if m is None:
+        return None
+    num = m.group("num").replace("'", "").replace("\u2009", "").replace("\u202f", "")
+    if "," in num and "." in num:
+        dec = "." if num.rfind(".") > num.rfind(",") else ","
+        num = num.replace("." if dec == "," else ",", "").replace(",", ".")
+    elif "," in num:
+        num = num.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", num) else num.replace(",", ".")
+    elif num.count(".") > 1:
+        num = num.replace(".", "")
+    try:
+        value = float(num)
+    except ValueError:
+        return None
+    if m.group("sign") in ("-", "−", "–"):
+        value = -value
+    suffix = m.group("suffix")
+    if suffix:
+        value *= _SUFFIX[suffix.lower()]
+    return value
+
+
+def parse_date(text: str | None) -> str | None:
+    """Parse '2024-4-2', '2023/10', '2019-01-14T10:00:00Z', 'Oct 2023', '2 Apr 2024' -> ISO 'YYYY-MM[-DD]'."""
+    if text is None or is_missing(text):
+        return None
+    s = clean_text(text)
+    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?", s)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
+        if not 1 <= mo <= 12:
+            return None
+        return f"{y:04d}-{mo:02d}" + (f"-{int(d):02d}" if d else "")
+    m = re.fullmatch(r"(\d{4})", s)
+    if m:
+        return m.group(1)
+    m = re.fullmatch(r"(?:(\d{1,2})\s+)?([A-Za-z]{3})[a-z]*\.?,?\s+(?:(\d{1,2}),?\s+)?(\d{4})", s)
+    if m and m.group(2).lower() in _MONTHS:
+        day = m.group(1) or m.group(3)
+        out = f"{int(m.group(4)):04d}-{_MONTHS[m.group(2).lower()]:02d}"
+        return out + (f"-{int(day):02d}" if day else "")
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", s)
+    if m:
+        try:
+            return datetime(int(m.group(3)), int(m.group(1)), int(m.group(2))).strftime("%Y-%m-%d")
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """The result of normalizing one document: rows in source order and warnings for the fetch record."""
+
+    rows: tuple[Row, ...]
+    warnings: tuple[str, ...]
+
+
+def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
+    """Turn raw rows into Rows: typed values, canonical keys, first occurrence of a duplicate key wins."""
+    rows: list[Row] = []
+    warnings: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    dupes: list[str] = []
+    skipped = 0
+    out_of_range: list[str] = []
+    numeric = [f for f in spec.fields if f.type == "number"]
+    dates = [f for f in spec.fields if f.type == "date"]
+    regexed = [f for f in spec.fields if f.regex is not None]
+    key_fields = spec.key
+    for raw in raw_rows:
+        fields: dict[str, str | None] = {}
+        for f in spec.fields:
+            v = raw.get(f.name)
+            fields[f.name] = None if v is None else clean_text(v)
+        for f in regexed:
+            v = fields[f.name]
+            if v is not None and f.regex is not None:
+                m = f.regex.search(v)
+                fields[f.name] = (m.group(1) if m.groups() else m.group(0)) if m else None
+        if "model" in fields:
+            fields["model"] = clean_name(fields["model"])
+        for k in key_fields:
+            if k != "model" and fields.get(k) is not None:
+                fields[k] = clean_name(fields[k])
+        key = tuple(canonical(fields.get(k) or "") for k in key_fields)
+        if not all(key):
+            skipped += 1
+            continue
+        model = fields.get("model") or " / ".join(fields.get(k) or "" for k in key_fields)
+        if spec.exclude and any(p.search(model) for p in spec.exclude):
+            continue
+        if key in seen:
+            dupes.append(" / ".join(key))
+            continue
+        seen.add(key)
+        values: dict[str, float | None] = {}
+        for f in numeric:
+            values[f.name] = parse_number(fields[f.name])
+        for f in dates:
+            fields[f.name] = parse_date(fields[f.name])
+        if spec.metric_range is not None:
+            v = values.get(spec.metric)
+            lo, hi = spec.metric_range
+            if v is not None and not lo <= v <= hi:
+                out_of_range.append(f"{model} ({v:g})")
+                values[spec.metric] = None
+        rows.append(Row(key=key, model=model, fields=fields, values=values, position=len(rows)))
+    if skipped:
+        warnings.append(f"{skipped} row(s) without a value for the key field(s) {', '.join(key_fields)} skipped")
+    if dupes:
+        shown = ", ".join(dupes[:5]) + (f" and {len(dupes) - 5} more" if len(dupes) > 5 else "")
+        warnings.append(f"{len(dupes)} duplicate key(s), first occurrence kept: {shown}")
+    if out_of_range:
+        lo, hi = spec.metric_range or (0.0, 0.0)
+        shown = ", ".join(out_of_range[:5]) + (f" and {len(out_of_range) - 5} more" if len(out_of_range) > 5 else "")
+        warnings.append(f"{len(out_of_range)} {spec.metric} value(s) outside metric_range [{lo:g}, {hi:g}] "
+                        f"kept no score: {shown}")
+    return Normalized(tuple(rows), tuple(warnings))

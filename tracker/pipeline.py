@@ -1,0 +1,201 @@
+"""The only module that knows the stage order: fetch -> parse -> normalize -> store -> diff (-> notify)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .archive import Archive, sha256
+from .config import BoardSpec, Settings
+from .diff import diff, leader
+from .errors import FetchError, ParseError, TrackerError
+from .fetch import Fetcher, read_file_url
+from .models import Change, ChangeKind, Event, Page, Row
+from .normalize import normalize
+from .sources import FORMATS
+from .store import FetchInfo, NewSnapshot, Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one board's run did: status is baseline | changed | unchanged | failed."""
+
+    board: str
+    status: str
+    snapshot_id: int | None = None
+    rows: int = 0
+    events: tuple[Event, ...] = ()
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def failed(self) -> bool:
+        """True when the board failed (fetch, parse or a guard)."""
+        return self.status == "failed"
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        if self.failed:
+            return f"{self.board}: FAILED {self.error}"
+        if self.status == "unchanged":
+            return f"{self.board}: unchanged"
+        if self.status == "baseline":
+            return f"{self.board}: baseline snapshot #{self.snapshot_id} ({self.rows} rows)"
+        counts: dict[str, int] = {}
+        for e in self.events:
+            counts[e.type.value] = counts.get(e.type.value, 0) + 1
+        parts = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no tracked change"
+        return f"{self.board}: snapshot #{self.snapshot_id} ({self.rows} rows): {parts}"
+
+
+@dataclass
+class Context:
+    """The I/O a run needs, passed in so tests can swap it."""
+
+    store: Store
+    archive: Archive
+    fetcher: Fetcher | None = None
+
+
+def content_hash(rows: Sequence[Row]) -> str:
+    """A hash of the normalized rows that ignores row order (a re-ordering is no data change)."""
+    items = sorted(json.dumps([list(r.key), r.model, dict(r.fields), dict(r.values)], sort_keys=True,
+                              ensure_ascii=False) for r in rows)
+    h = hashlib.sha256()
+    for item in items:
+        h.update(item.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]:
+    """Parse and normalize a document into Rows (ParseError when it does not fit the board)."""
+    parsed = FORMATS[spec.format]().parse(page, spec)
+    norm = normalize(parsed.rows, spec)
+    return norm.rows, [*parsed.warnings, *norm.warnings]
+
+
+def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
+           backfilled: bool = False, force: bool = False) -> RunResult:
+    """Turn one fetched document into a stored snapshot and its events, or a recorded failure."""
+    store = ctx.store
+    when = observed_at or page.fetched_at
+    info = FetchInfo(started_at=when, status="unchanged", origin=origin, http_status=page.status,
+                     bytes=len(page.content), duration=page.duration, etag=page.etag,
+                     last_modified=page.last_modified, parse_hash=spec.parse_hash)
+    if page.not_modified:
+        store.record_fetch(spec.id, _replace(info, status="not_modified"))
+        return RunResult(spec.id, "unchanged")
+    raw_sha = sha256(page.content)
+    info = _replace(info, raw_sha=raw_sha)
+    last = store.last_good_fetch(spec.id)
+    if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
+        store.record_fetch(spec.id, info)
+        return RunResult(spec.id, "unchanged")
+    head = store.latest(spec.id)
+    try:
+        rows, warnings = parse_rows(page, spec)
+        _guard(spec, rows, head.row_count if head else None, force)
+    except ParseError as exc:
+        ctx.archive.put(page.content)
+        return _failed(spec, ctx, _replace(info, status="failed", error=str(exc)), str(exc), when, backfilled)
+    info = _replace(info, warnings=tuple(warnings))
+    for w in warnings:
+        logger.warning("%s: %s", spec.id, w)
+    digest = content_hash(rows)
+    if head is not None and head.content_hash == digest:
+        store.record_fetch(spec.id, _replace(info, status="unchanged"))
+        return RunResult(spec.id, "unchanged", head.id, len(rows), warnings=tuple(warnings))
+    prev_leader = _find(head.rows, head.leader_key) if head else None
+    new_leader = leader(rows, spec.metric, spec.higher_is_better, head.leader_key if head else None)
+    changes: list[Change] = []
+    if head is not None:
+        changes = diff(head.rows, rows, title=spec.title, metric=spec.metric, tracked=spec.tracked,
+                       higher_is_better=spec.higher_is_better, prev_leader=prev_leader, curr_leader=new_leader,
+                       record=store.record(spec.id, spec.higher_is_better))
+    ctx.archive.put(page.content)
+    snap, events = store.save(
+        NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
+                    new_leader.value(spec.metric) if new_leader else None, backfilled),
+        changes, _replace(info, status="changed"))
+    status = "baseline" if head is None else "changed"
+    logger.info("%s: stored snapshot #%d (%d rows, %d events)", spec.id, snap.id, len(rows), len(events))
+    return RunResult(spec.id, status, snap.id, len(rows), tuple(events), warnings=tuple(warnings))
+
+
+def _guard(spec: BoardSpec, rows: Sequence[Row], previous: int | None, force: bool) -> None:
+    if len(rows) < spec.min_rows:
+        raise ParseError(f"{spec.id}: {len(rows)} rows parsed, fewer than min_rows ({spec.min_rows}); the page may "
+                         f"have changed shape; check the board's url and [board.fields]")
+    if previous and not force and len(rows) < (1 - spec.max_drop) * previous:
+        raise ParseError(f"{spec.id}: {len(rows)} rows, down from {previous} (more than max_drop = {spec.max_drop:g} "
+                         f"lost); quarantined. If the board really shrank, re-import with --force or raise max_drop")
+
+
+def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: datetime,
+            backfilled: bool) -> RunResult:
+    change = Change(ChangeKind.SOURCE_FAILED, None, None, f"{spec.title}: source failed: {error}")
+    _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled)
+    logger.error("%s", error)
+    return RunResult(spec.id, "failed", error=error, events=(event,) if event else ())
+
+
+def _find(rows: Sequence[Row], key: tuple[str, ...] | None) -> Row | None:
+    if key is None:
+        return None
+    return next((r for r in rows if r.key == key), None)
+
+
+def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
+    from dataclasses import replace
+
+    return replace(info, **changes)  # type: ignore[arg-type]
+
+
+def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
+    """Fetch one board and ingest it; a TrackerError is recorded and returned, never raised."""
+    if ctx.fetcher is None:
+        raise TrackerError("run_source needs a fetcher")
+    ctx.store.ensure_board(spec.id, spec.title, spec.url)
+    last = ctx.store.last_good_fetch(spec.id)
+    use_validators = last is not None and last.parse_hash == spec.parse_hash
+    started = datetime.now(UTC)
+    try:
+        page = ctx.fetcher.fetch(spec.url, etag=last.etag if last and use_validators else None,
+                                 last_modified=last.last_modified if last and use_validators else None)
+    except FetchError as exc:
+        info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
+        return _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
+    try:
+        return ingest(spec, page, ctx)
+    except TrackerError as exc:
+        logger.error("%s: %s", spec.id, exc)
+        return RunResult(spec.id, "failed", error=str(exc))
+
+
+def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = ()) -> list[RunResult]:
+    """Run the named boards (all when none are named), one after another; one failure never stops the rest."""
+    specs = [settings.board(b) for b in boards] if boards else list(settings.boards)
+    return [run_source(spec, ctx) for spec in specs]
+
+
+def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,
+                 observed_at: datetime | None = None, force: bool = False) -> list[RunResult]:
+    """Ingest saved documents in the order given, each observed at `observed_at` or its modification time."""
+    ctx.store.ensure_board(spec.id, spec.title, spec.url)
+    results = []
+    for f in files:
+        path = Path(f)
+        page = read_file_url(str(path), 1 << 40)
+        when = observed_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        results.append(ingest(spec, Page(url=str(path), content=page.content, fetched_at=when), ctx,
+                              origin="import", observed_at=when, force=force))
+    return results
