@@ -33,10 +33,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    pass
+    """Declarative base of the store's tables."""
 
 
 class BoardRow(Base):
+    """A configured board, as first seen."""
+
     __tablename__ = "board"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     title: Mapped[str] = mapped_column(String(300))
@@ -45,6 +47,8 @@ class BoardRow(Base):
 
 
 class SnapshotRow(Base):
+    """A stored version of a board; its rows are one compressed JSON blob."""
+
     __tablename__ = "snapshot"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))
@@ -63,6 +67,8 @@ class SnapshotRow(Base):
 
 
 class FetchRow(Base):
+    """One fetch or import attempt and its outcome."""
+
     __tablename__ = "fetch"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))
@@ -83,6 +89,8 @@ class FetchRow(Base):
 
 
 class EventRow(Base):
+    """One event: a change between snapshots, or a source-health notice."""
+
     __tablename__ = "event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     board_id: Mapped[str] = mapped_column(ForeignKey("board.id"))

@@ -74,7 +74,7 @@ class HttpFetcher:
                             etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
                             duration=time.monotonic() - started)
         except requests.RequestException as exc:
-            raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise FetchError(f"{url}: {describe(exc, self.settings.timeout)}") from exc
 
     def _read(self, resp: requests.Response, url: str) -> bytes:
         limit = self.settings.max_bytes
@@ -89,6 +89,21 @@ class HttpFetcher:
                 raise FetchError(f"{url}: body is over max_bytes ({limit}); raise [fetch] max_bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def describe(exc: requests.RequestException, timeout: float) -> str:
+    """A short reason for a requests error: the innermost cause, not the whole adapter chain."""
+    if isinstance(exc, requests.Timeout):
+        return f"timed out (timeout {timeout:g}s); the site is slow or down, or raise [fetch] timeout"
+    if isinstance(exc, requests.ConnectionError):
+        cause: BaseException = exc
+        while cause.__context__ is not None or cause.__cause__ is not None:
+            cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+        reason = str(cause).split("] ", 1)[-1] if str(cause) else type(cause).__name__
+        return f"cannot connect ({reason}); check the URL and the network"
+    if isinstance(exc, requests.TooManyRedirects):
+        return "too many redirects"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _declared_charset(content_type: str) -> str | None:

@@ -164,10 +164,10 @@ def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
         for f in dates:
             fields[f.name] = parse_date(fields[f.name])
         if spec.metric_range is not None:
-            v = values.get(spec.metric)
+            score = values.get(spec.metric)
             lo, hi = spec.metric_range
-            if v is not None and not lo <= v <= hi:
-                out_of_range.append(f"{model} ({v:g})")
+            if score is not None and not lo <= score <= hi:
+                out_of_range.append(f"{model} ({score:g})")
                 values[spec.metric] = None
         rows.append(Row(key=key, model=model, fields=fields, values=values, position=len(rows)))
     if skipped:

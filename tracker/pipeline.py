@@ -44,7 +44,8 @@ class RunResult:
     def summary(self) -> str:
         """One line for the terminal."""
         if self.failed:
-            return f"{self.board}: FAILED {self.error}"
+            error = (self.error or "").removeprefix(f"{self.board}: ")
+            return f"{self.board}: FAILED {error}"
         if self.status == "unchanged":
             return f"{self.board}: unchanged"
         if self.status == "baseline":
@@ -144,7 +145,7 @@ def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: da
             backfilled: bool) -> RunResult:
     change = Change(ChangeKind.SOURCE_FAILED, None, None, f"{spec.title}: source failed: {error}")
     _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled)
-    logger.error("%s", error)
+    logger.info("failed: %s", error)
     return RunResult(spec.id, "failed", error=error, events=(event,) if event else ())
 
 
@@ -177,7 +178,7 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
     try:
         return ingest(spec, page, ctx)
     except TrackerError as exc:
-        logger.error("%s: %s", spec.id, exc)
+        logger.info("%s: failed: %s", spec.id, exc)
         return RunResult(spec.id, "failed", error=str(exc))
 
 

@@ -103,7 +103,7 @@ class Store:
 
         try:
             return make_url(self.url).render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001 - an unparsable URL is shown without its credentials
+        except Exception:
             return self.url.split("@")[-1]
 
     def close(self) -> None:
@@ -247,7 +247,7 @@ class Store:
 
         def fn(s: Session) -> Record | None:
             r = s.execute(q).first()
-            return Record(float(r[0]), str(r[1])) if r is not None else None
+            return Record(float(r[0] or 0.0), str(r[1])) if r is not None else None
         result: Record | None = self._run(f"reading the record of {board}", fn)
         return result
 

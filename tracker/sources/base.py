@@ -81,9 +81,9 @@ def map_columns(headers: Sequence[Sequence[str]], spec: BoardSpec, where: str) -
     mapping: dict[str, int] = {}
     warnings: list[str] = []
     for f in spec.fields:
-        col = _first_match(f, index)
-        if col is not None:
-            mapping[f.name] = col
+        found = _first_match(f, index)
+        if found is not None:
+            mapping[f.name] = found
         elif f.name in required_fields(spec):
             shown = ", ".join(repr(" / ".join(dict.fromkeys(h))) for h in headers if any(h)) or "(none)"
             raise ParseError(f"{spec.id}: {where} has no column for field {f.name!r} (looked for "

@@ -99,8 +99,8 @@ class HtmlTable(Source):
         except (lxml.etree.ParserError, ValueError) as exc:
             raise ParseError(f"{spec.id}: {page.url} is not parseable HTML: {exc}") from exc
         if spec.selector:
-            picked = CSSSelector(spec.selector)(doc)
-            tables = []
+            picked: list[lxml.html.HtmlElement] = CSSSelector(spec.selector)(doc)  # type: ignore[assignment]
+            tables: list[lxml.html.HtmlElement] = []
             for el in picked:
                 tables.extend([el] if el.tag == "table" else el.iter("table"))
             if not tables:

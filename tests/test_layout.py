@@ -1,0 +1,89 @@
+"""House rules that code review would otherwise have to remember: the import rule and documented commands."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import click
+
+from tracker.cli import cli
+
+PKG = Path(__file__).resolve().parent.parent / "tracker"
+STAGES = {"fetch", "sources", "normalize", "store", "diff", "notify"}
+# who may import whom (first dotted part of the module inside the package)
+ALLOWED = {
+    "models": set(), "errors": set(), "timeutil": {"errors"}, "archive": {"errors"},
+    "config": {"errors"}, "_schema": set(),
+    "fetch": {"models", "errors", "config"},
+    "sources": {"models", "errors", "config", "sources"},
+    "normalize": {"models", "errors", "config"},
+    "diff": {"models"},
+    "store": {"models", "errors", "diff", "_schema"},
+}
+THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema"},
+                    "apscheduler": {"scheduler"}, "click": {"cli"}, "jmespath": {"sources", "config"}}
+
+
+def modules() -> list[tuple[str, ast.Module]]:
+    return [(str(p.relative_to(PKG).with_suffix("")).replace("/", "."), ast.parse(p.read_text()))
+            for p in PKG.rglob("*.py")]
+
+
+def internal_imports(name: str, tree: ast.Module) -> set[str]:
+    out: set[str] = set()
+    depth = name.count(".") + 1
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            parts = name.split(".")[: depth - node.level] if node.level <= depth else []
+            target = ".".join([*parts, *(node.module.split(".") if node.module else [])])
+            out.add(target.split(".")[0] if target else (node.names[0].name if node.level else ""))
+            if not node.module:
+                out.update(a.name for a in node.names)
+    return {x for x in out if x and not x.startswith("__")}
+
+
+def test_import_rule() -> None:
+    for name, tree in modules():
+        top = name.split(".")[0]
+        if top in ALLOWED:
+            bad = internal_imports(name, tree) - ALLOWED[top] - {top, "__init__"}
+            assert not bad, f"{name} imports {bad}; allowed: {ALLOWED[top]}"
+
+
+def test_third_party_libraries_have_one_home() -> None:
+    for name, tree in modules():
+        top = name.split(".")[0]
+        for node in ast.walk(tree):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for m in mods:
+                lib = m.split(".")[0]
+                if lib in THIRD_PARTY_HOME:
+                    assert top in THIRD_PARTY_HOME[lib], f"{name} imports {lib}"
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    def walk(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+        out: list[tuple[str, click.Command]] = []
+        for n, c in group.commands.items():
+            out.append((f"{prefix} {n}", c))
+            if isinstance(c, click.Group):
+                out.extend(walk(c, f"{prefix} {n}"))
+        return out
+
+    commands = walk(cli, "tracker")
+    assert {n for n, _ in commands} >= {"tracker run", "tracker import", "tracker diff", "tracker show",
+                                        "tracker events", "tracker boards"}
+    for name, cmd in commands:
+        assert cmd.help and "Example: tracker" in cmd.help, name
+
+
+def test_public_functions_have_docstrings_and_modules_stay_small() -> None:
+    for name, tree in modules():
+        assert ast.get_docstring(tree), f"{name} has no module docstring"
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+                assert ast.get_docstring(node), f"{name}.{node.name} has no docstring"
+        lines = len((PKG / (name.replace(".", "/") + ".py")).read_text().splitlines())
+        assert lines <= 400, f"{name} has {lines} lines"

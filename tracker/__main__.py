@@ -1,0 +1,5 @@
+"""`python -m tracker` runs the CLI."""
+
+from .cli import cli
+
+cli()

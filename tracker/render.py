@@ -1,0 +1,130 @@
+"""Turning results into text, JSON and Markdown for the terminal; pure functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .diff import fmt
+from .models import BoardStatus, Change, Event
+from .timeutil import iso, short
+from .views import Comparison, Standing
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool = False) -> str:
+    """An aligned plain-text table, or a Markdown table."""
+    if markdown:
+        esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in esc])
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def to_json(data: Any) -> str:
+    """Pretty JSON with non-ASCII kept."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def event_dict(e: Event) -> dict[str, Any]:
+    """The public JSON form of an event."""
+    return {"id": e.id, "type": e.type.value, "board": e.board, "observed_at": iso(e.observed_at),
+            "snapshot_id": e.snapshot_id, "model": e.model, "key": list(e.key) if e.key else None,
+            "metric": e.metric, "value": e.value, "previous_model": e.previous_model,
+            "previous_value": e.previous_value, "message": e.message, "backfilled": e.backfilled}
+
+
+def change_dict(c: Change) -> dict[str, Any]:
+    """The JSON form of a computed (not stored) change."""
+    return {"type": c.kind.value, "model": c.model, "key": list(c.key) if c.key else None, "metric": c.metric,
+            "value": c.value, "previous_model": c.previous_model, "previous_value": c.previous_value,
+            "message": c.message}
+
+
+def events(items: Sequence[Event], style: str) -> str:
+    """`tracker events` output."""
+    if style == "json":
+        return to_json([event_dict(e) for e in items])
+    if not items:
+        return "no events"
+    return "\n".join(f"{short(e.observed_at)}  #{e.id:<6} {e.type.value:<15} {e.message}" for e in items)
+
+
+def comparisons(items: Sequence[Comparison], style: str) -> str:
+    """`tracker diff` output for one or more boards."""
+    if style == "json":
+        return to_json([{
+            "board": c.board.id,
+            "from": _snap_ref(c.old), "to": _snap_ref(c.new),
+            "changes": [change_dict(x) for x in c.changes]} for c in items])
+    return "\n\n".join(_comparison_text(c, style == "markdown") for c in items)
+
+
+def _snap_ref(snap: Any) -> dict[str, Any] | None:
+    return None if snap is None else {"snapshot_id": snap.id, "observed_at": iso(snap.observed_at)}
+
+
+def _comparison_text(c: Comparison, markdown: bool) -> str:
+    title = f"{c.board.title} ({c.board.id})"
+    if c.new is None:
+        return f"{title}: no snapshots yet; run `tracker run {c.board.id}`"
+    if c.old is None:
+        return f"{title}: only one snapshot (#{c.new.id}, {short(c.new.observed_at)}); nothing to compare"
+    head = f"{title}: #{c.old.id} ({short(c.old.observed_at)}) -> #{c.new.id} ({short(c.new.observed_at)})"
+    if not c.changes:
+        return head + "\nno changes"
+    if markdown:
+        rows = [[x.kind.value, x.model or "", fmt(x.previous_value), fmt(x.value), x.message] for x in c.changes]
+        return f"### {head}\n\n" + table(["type", "model", "before", "after", "message"], rows, markdown=True)
+    order = {"new_sota": 0, "leader_changed": 1, "entry_added": 2, "entry_removed": 3, "score_changed": 4}
+    counts: dict[str, int] = {}
+    for x in c.changes:
+        counts[x.kind.value] = counts.get(x.kind.value, 0) + 1
+    lines = [head, ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 9)))]
+    marks = {"new_sota": "*", "leader_changed": "!", "entry_added": "+", "entry_removed": "-", "score_changed": "~"}
+    lines += [f"{marks.get(x.kind.value, ' ')} {x.message.split(': ', 1)[-1]}" for x in c.changes]
+    return "\n".join(lines)
+
+
+def standings(board: Any, snap: Any, rows: Sequence[Standing], style: str) -> str:
+    """`tracker show` output: the board as of one snapshot."""
+    spec = board
+    others = [f.name for f in spec.fields if f.name not in ("model", spec.metric)]
+    if style == "json":
+        return to_json({
+            "board": spec.id, "title": spec.title, "snapshot_id": snap.id, "observed_at": iso(snap.observed_at),
+            "metric": spec.metric, "higher_is_better": spec.higher_is_better,
+            "leader": {"model": snap.leader_model, "value": snap.leader_value, "key": snap.leader_key and
+                       list(snap.leader_key)},
+            "rows": [{"rank": s.rank, "model": s.row.model, "key": list(s.row.key), "leader": s.leader,
+                      "fields": dict(s.row.fields), "values": dict(s.row.values)} for s in rows]})
+    def cell(s: Standing, name: str) -> str:
+        v = s.row.values.get(name)
+        return fmt(v) if name in s.row.values else (s.row.fields.get(name) or "-")
+    body = [[str(s.rank) if s.rank else "-", s.row.model, fmt(s.row.value(spec.metric)),
+             *(cell(s, n) for n in others)] for s in rows]
+    direction = "higher is better" if spec.higher_is_better else "lower is better"
+    head = (f"{spec.title}: snapshot #{snap.id}, seen {short(snap.observed_at)}; {spec.metric} ({direction}); "
+            f"leader {snap.leader_model or '-'} ({fmt(snap.leader_value)})")
+    text = table(["rank", "model", spec.metric, *others], body, markdown=style == "markdown")
+    return (f"**{head}**\n\n{text}" if style == "markdown" else f"{head}\n{text}")
+
+
+def status_dict(s: BoardStatus) -> dict[str, Any]:
+    """The public JSON form of a board's status."""
+    return {"id": s.id, "title": s.title, "url": s.url, "snapshots": s.snapshots, "fetches": s.fetches,
+            "last_fetch_at": iso(s.last_fetch_at), "last_success_at": iso(s.last_success_at),
+            "last_change_at": iso(s.last_change_at), "consecutive_failures": s.consecutive_failures,
+            "last_error": s.last_error}
+
+
+def boards(items: Sequence[BoardStatus], style: str) -> str:
+    """`tracker boards` output."""
+    if style == "json":
+        return to_json([status_dict(s) for s in items])
+    rows = [[s.id, str(s.snapshots), str(s.fetches), short(s.last_fetch_at), short(s.last_change_at),
+             str(s.consecutive_failures), (s.last_error or "")[:60]] for s in items]
+    return table(["board", "snapshots", "fetches", "last fetch", "last change", "failures", "last error"], rows)
