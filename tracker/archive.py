@@ -40,7 +40,7 @@ class Archive:
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(gzip.compress(data, compresslevel=6, mtime=0))
+                    fh.write(gzip.compress(data, compresslevel=3, mtime=0))
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, target)

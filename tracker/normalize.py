@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -17,9 +18,11 @@ _SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
 _NO_VALUE = frozenset({"", "-", "--", "—", "–", "−", "n/a", "na", "nan", "none", "null", "unknown", "?", "tbd",
                        "not available", "/"})
 _FOOTNOTE = re.compile(r"(\s*\[\s*(\d+|[a-z]|note\s*\d*)\s*\]|\s*[†‡§¶]+|\s+\*[A-Za-z0-9]*|\*+)$", re.I)
+_MARK_END = frozenset("]*†‡§¶")
 _NUMBER = re.compile(
     r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "%": 1.0}
+_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?")
 _MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], start=1)}
 
@@ -28,6 +31,8 @@ def clean_text(text: str | None) -> str:
     """Collapse all kinds of white space (NBSP, thin spaces, BOM) to single spaces and trim."""
     if text is None:
         return ""
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()
     return _SPACES.sub(" ", text).strip()
 
 
@@ -38,7 +43,12 @@ def _is_badge(ch: str) -> bool:
 
 def clean_name(text: str | None) -> str:
     """A display name: clean text without emoji badges and footnote markers (`*tfp`, `†`, `[1]`)."""
-    s = clean_text("".join(ch for ch in (text or "") if not _is_badge(ch)))
+    s = text or ""
+    if not s.isascii():
+        s = "".join(ch for ch in s if not _is_badge(ch))
+    s = clean_text(s)
+    if not s or (s[-1] not in _MARK_END and " *" not in s):
+        return s
     while True:
         t = _FOOTNOTE.sub("", s).strip()
         if t == s or not t:
@@ -48,6 +58,8 @@ def clean_name(text: str | None) -> str:
 
 def canonical(text: str) -> str:
     """The identity form of a name: case-folded and white-space-collapsed."""
+    if text.isascii():
+        return clean_text(text).lower()
     return clean_text(unicodedata.normalize("NFKC", text)).casefold()
 
 
@@ -58,7 +70,17 @@ def is_missing(text: str | None) -> bool:
 
 def parse_number(text: str | None) -> float | None:
     """Parse '91.0%', '90,98 %', '1,014.45', '−3', '~1B', '660M', '82.242 (17.758)' -> float; no value -> None."""
-    if text is None or is_missing(text):
+    if text is None:
+        return None
+    head, _, rest = text.strip().partition(" ")
+    if not rest or rest[0] == "(":
+        try:
+            value = float(head[:-1] if head.endswith("%") else head)
+            if math.isfinite(value):
+                return value
+        except ValueError:
+            pass
+    if is_missing(text):
         return None
     s = clean_text(text).replace("\u2212", "-")
     m = _NUMBER.search(s)
@@ -86,10 +108,10 @@ def parse_number(text: str | None) -> float | None:
 
 def parse_date(text: str | None) -> str | None:
     """Parse '2024-4-2', '2023/10', '2019-01-14T10:00:00Z', 'Oct 2023', '2 Apr 2024' -> ISO 'YYYY-MM[-DD]'."""
-    if text is None or is_missing(text):
+    if text is None:
         return None
     s = clean_text(text)
-    m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?", s)
+    m = _ISO_DATE.fullmatch(s)
     if m:
         y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
         if not 1 <= mo <= 12:
@@ -128,15 +150,13 @@ def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
     dupes: list[str] = []
     skipped = 0
     out_of_range: list[str] = []
-    numeric = [f for f in spec.fields if f.type == "number"]
-    dates = [f for f in spec.fields if f.type == "date"]
+    names = [f.name for f in spec.fields]
+    numeric = [f.name for f in spec.fields if f.type == "number"]
+    dates = [f.name for f in spec.fields if f.type == "date"]
     regexed = [f for f in spec.fields if f.regex is not None]
     key_fields = spec.key
     for raw in raw_rows:
-        fields: dict[str, str | None] = {}
-        for f in spec.fields:
-            v = raw.get(f.name)
-            fields[f.name] = None if v is None else clean_text(v)
+        fields: dict[str, str | None] = {n: (None if (v := raw.get(n)) is None else clean_text(v)) for n in names}
         for f in regexed:
             v = fields[f.name]
             if v is not None and f.regex is not None:
@@ -158,11 +178,9 @@ def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
             dupes.append(" / ".join(key))
             continue
         seen.add(key)
-        values: dict[str, float | None] = {}
-        for f in numeric:
-            values[f.name] = parse_number(fields[f.name])
-        for f in dates:
-            fields[f.name] = parse_date(fields[f.name])
+        values: dict[str, float | None] = {n: parse_number(fields[n]) for n in numeric}
+        for n in dates:
+            fields[n] = parse_date(fields[n])
         if spec.metric_range is not None:
             score = values.get(spec.metric)
             lo, hi = spec.metric_range

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from .fetch import Fetcher, read_file_url
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
 from .sources import FORMATS
-from .store import FetchInfo, NewSnapshot, Store
+from .store import Encoded, FetchInfo, NewSnapshot, Store, encode_rows
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +65,10 @@ class Context:
     fetcher: Fetcher | None = None
 
 
-def content_hash(rows: Sequence[Row]) -> str:
-    """A hash of the normalized rows that ignores row order (a re-ordering is no data change)."""
-    items = sorted(json.dumps([list(r.key), r.model, dict(r.fields), dict(r.values)], sort_keys=True,
-                              ensure_ascii=False) for r in rows)
-    h = hashlib.sha256()
-    for item in items:
-        h.update(item.encode())
-        h.update(b"\n")
-    return h.hexdigest()
+def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
+    """A hash of the normalized rows that ignores row order (a re-ordering is no data change), and the encoding."""
+    encoded = encode_rows(rows)
+    return hashlib.sha256(encoded.data).hexdigest(), encoded
 
 
 def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]:
@@ -88,6 +82,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
            backfilled: bool = False, force: bool = False) -> RunResult:
     """Turn one fetched document into a stored snapshot and its events, or a recorded failure."""
     store = ctx.store
+    store.ensure_board(spec.id, spec.title, spec.url)
     when = observed_at or page.fetched_at
     info = FetchInfo(started_at=when, status="unchanged", origin=origin, http_status=page.status,
                      bytes=len(page.content), duration=page.duration, etag=page.etag,
@@ -111,7 +106,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     info = _replace(info, warnings=tuple(warnings))
     for w in warnings:
         logger.warning("%s: %s", spec.id, w)
-    digest = content_hash(rows)
+    digest, encoded = content_hash(rows)
     if head is not None and head.content_hash == digest:
         store.record_fetch(spec.id, _replace(info, status="unchanged"))
         return RunResult(spec.id, "unchanged", head.id, len(rows), warnings=tuple(warnings))
@@ -125,7 +120,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     ctx.archive.put(page.content)
     snap, events = store.save(
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
-                    new_leader.value(spec.metric) if new_leader else None, backfilled),
+                    new_leader.value(spec.metric) if new_leader else None, backfilled, encoded),
         changes, _replace(info, status="changed"))
     status = "baseline" if head is None else "changed"
     logger.info("%s: stored snapshot #%d (%d rows, %d events)", spec.id, snap.id, len(rows), len(events))
@@ -165,20 +160,20 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
     """Fetch one board and ingest it; a TrackerError is recorded and returned, never raised."""
     if ctx.fetcher is None:
         raise TrackerError("run_source needs a fetcher")
-    ctx.store.ensure_board(spec.id, spec.title, spec.url)
-    last = ctx.store.last_good_fetch(spec.id)
-    use_validators = last is not None and last.parse_hash == spec.parse_hash
-    started = datetime.now(UTC)
     try:
-        page = ctx.fetcher.fetch(spec.url, etag=last.etag if last and use_validators else None,
-                                 last_modified=last.last_modified if last and use_validators else None)
-    except FetchError as exc:
-        info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
-        return _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
-    try:
+        ctx.store.ensure_board(spec.id, spec.title, spec.url)
+        last = ctx.store.last_good_fetch(spec.id)
+        use_validators = last is not None and last.parse_hash == spec.parse_hash
+        started = datetime.now(UTC)
+        try:
+            page = ctx.fetcher.fetch(spec.url, etag=last.etag if last and use_validators else None,
+                                     last_modified=last.last_modified if last and use_validators else None)
+        except FetchError as exc:
+            info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
+            return _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
         return ingest(spec, page, ctx)
     except TrackerError as exc:
-        logger.info("%s: failed: %s", spec.id, exc)
+        logger.warning("%s: %s", spec.id, exc)
         return RunResult(spec.id, "failed", error=str(exc))
 
 
@@ -191,7 +186,6 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = ()) -> lis
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,
                  observed_at: datetime | None = None, force: bool = False) -> list[RunResult]:
     """Ingest saved documents in the order given, each observed at `observed_at` or its modification time."""
-    ctx.store.ensure_board(spec.id, spec.title, spec.url)
     results = []
     for f in files:
         path = Path(f)

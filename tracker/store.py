@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import Table, create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +36,7 @@ class NewSnapshot:
     leader: Row | None
     leader_value: float | None
     backfilled: bool = False
+    encoded: Encoded | None = None
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,35 @@ class FetchInfo:
     last_modified: str | None = None
 
 
-def pack_rows(rows: Sequence[Row]) -> bytes:
-    """Rows in source order as compressed JSON."""
-    data = [[list(r.key), r.model, dict(r.fields), dict(r.values)] for r in rows]
-    return zlib.compress(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+@dataclass(frozen=True)
+class Encoded:
+    """Rows as canonical JSON sorted by key (equal data, equal bytes, whatever the order) plus the source order."""
+
+    data: bytes
+    order: tuple[int, ...]
+
+
+def encode_rows(rows: Sequence[Row]) -> Encoded:
+    """The canonical encoding of rows: hash `data` to compare versions; pack both to store them."""
+    idx = sorted(range(len(rows)), key=lambda i: rows[i].key)
+    data = [[list(rows[i].key), rows[i].model, rows[i].fields, rows[i].values] for i in idx]
+    return Encoded(json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode(), tuple(idx))
+
+
+def pack_rows(rows: Sequence[Row], encoded: Encoded | None = None) -> bytes:
+    """Rows compressed for storage (from their encode_rows form when already computed)."""
+    enc = encoded if encoded is not None else encode_rows(rows)
+    return zlib.compress(enc.data + b"\n" + json.dumps(enc.order, separators=(",", ":")).encode(), 1)
 
 
 def unpack_rows(blob: bytes) -> tuple[Row, ...]:
-    """The inverse of pack_rows."""
-    data = json.loads(zlib.decompress(blob))
-    return tuple(Row(tuple(k), m, f, v, i) for i, (k, m, f, v) in enumerate(data))
+    """The inverse of pack_rows: rows back in source order."""
+    data, _, order = zlib.decompress(blob).rpartition(b"\n")
+    items = json.loads(data)
+    out: list[Row | None] = [None] * len(items)
+    for (k, m, f, v), pos in zip(items, json.loads(order), strict=True):
+        out[pos] = Row(tuple(k), m, f, v, pos)
+    return tuple(r for r in out if r is not None)
 
 
 def _key(text: str | None) -> tuple[str, ...] | None:
@@ -138,7 +158,8 @@ class Store:
                 content_hash=snap.content_hash, raw_sha=snap.raw_sha, row_count=len(snap.rows),
                 leader_key=_dump_key(leader.key) if leader else None,
                 leader_model=leader.model if leader else None,
-                leader_value=snap.leader_value, backfilled=snap.backfilled, rows_blob=pack_rows(snap.rows))
+                leader_value=snap.leader_value, backfilled=snap.backfilled,
+                rows_blob=pack_rows(snap.rows, snap.encoded))
             s.add(row)
             s.flush()
             f = self._fetch_row(snap.board, fetch, row.id)
@@ -146,9 +167,7 @@ class Store:
             s.flush()
             events = [self._event_row(snap.board, c, snap.observed_at, row.id, f.id, snap.backfilled)
                       for c in changes]
-            s.add_all(events)
-            s.flush()
-            return _snapshot(row, snap.rows), [_event(e) for e in events]
+            return _snapshot(row, snap.rows), self._insert_events(s, events)
         result: tuple[Snapshot, list[Event]] = self._run(f"saving a snapshot of {snap.board}", fn)
         return result
 
@@ -161,22 +180,29 @@ class Store:
             s.flush()
             ev = None
             if failure is not None:
-                ev = self._event_row(board, failure, observed_at or fetch.started_at, None, f.id, backfilled)
-                s.add(ev)
-                s.flush()
-            return _fetch(f), (_event(ev) if ev is not None else None)
+                row = self._event_row(board, failure, observed_at or fetch.started_at, None, f.id, backfilled)
+                ev = self._insert_events(s, [row])[0]
+            return _fetch(f), ev
         result: tuple[Fetch, Event | None] = self._run(f"recording a fetch of {board}", fn)
         return result
 
     def add_event(self, board: str, change: Change, observed_at: datetime) -> Event:
         """Store an event that belongs to no snapshot (source health)."""
         def fn(s: Session) -> Event:
-            ev = self._event_row(board, change, observed_at, None, None, False)
-            s.add(ev)
-            s.flush()
-            return _event(ev)
+            return self._insert_events(s, [self._event_row(board, change, observed_at, None, None, False)])[0]
         result: Event = self._run(f"recording an event of {board}", fn)
         return result
+
+    @staticmethod
+    def _insert_events(s: Session, events: list[dict[str, Any]]) -> list[Event]:
+        """Bulk-insert events (one executemany, ids returned in order); far cheaper than ORM objects."""
+        if not events:
+            return []
+        table = EventRow.__table__
+        assert isinstance(table, Table)
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = list(s.connection().execute(stmt, events).scalars())
+        return [_event_from(i, e) for i, e in zip(ids, events, strict=True)]
 
     @staticmethod
     def _fetch_row(board: str, f: FetchInfo, snapshot_id: int | None) -> FetchRow:
@@ -188,11 +214,11 @@ class Store:
 
     @staticmethod
     def _event_row(board: str, c: Change, observed_at: datetime, snapshot_id: int | None, fetch_id: int | None,
-                   backfilled: bool) -> EventRow:
-        return EventRow(board_id=board, type=c.kind.value, observed_at=observed_at, snapshot_id=snapshot_id,
-                        fetch_id=fetch_id, model=c.model, key=_dump_key(c.key), metric=c.metric, value=c.value,
-                        previous_model=c.previous_model, previous_value=c.previous_value, message=c.message,
-                        backfilled=backfilled)
+                   backfilled: bool) -> dict[str, Any]:
+        return {"board_id": board, "type": c.kind.value, "observed_at": observed_at, "snapshot_id": snapshot_id,
+                "fetch_id": fetch_id, "model": c.model, "key": _dump_key(c.key), "metric": c.metric, "value": c.value,
+                "previous_model": c.previous_model, "previous_value": c.previous_value, "message": c.message,
+                "backfilled": backfilled}
 
     # ---- reads --------------------------------------------------------------------------------------
 
@@ -342,6 +368,13 @@ def _fetch(r: FetchRow) -> Fetch:
                  bytes=r.bytes, duration=r.duration, error=r.error, raw_sha=r.raw_sha, snapshot_id=r.snapshot_id,
                  warnings=tuple(json.loads(r.warnings)) if r.warnings else (), etag=r.etag,
                  last_modified=r.last_modified, parse_hash=r.parse_hash, origin=r.origin)
+
+
+def _event_from(event_id: int, d: dict[str, Any]) -> Event:
+    return Event(id=event_id, type=ChangeKind(d["type"]), board=d["board_id"], observed_at=_aware(d["observed_at"])
+                 or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=_key(d["key"]),
+                 metric=d["metric"], value=d["value"], previous_model=d["previous_model"],
+                 previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]))
 
 
 def _event(r: EventRow) -> Event:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lxml.etree
-import lxml.html
 from lxml.cssselect import CSSSelector
 
 from ..config import BoardSpec
@@ -11,18 +12,27 @@ from ..errors import ParseError
 from ..models import Page
 from .base import Parsed, RawRow, Source, decode, map_columns
 
+Element = Any  # lxml's stubs type xpath() results as a wide union; elements are lxml.etree._Element
 Grid = list[list[tuple[str, bool]]]  # rows of (cell text, is header cell)
 _MAX_SPAN = 1000
+_PARSER = lxml.etree.HTMLParser(remove_comments=True)
 
 
-def _span(cell: lxml.html.HtmlElement, name: str) -> int:
+def cell_text(cell: Element) -> str:
+    """All text inside a cell (cheap for the common cell without markup)."""
+    if len(cell) == 0:
+        return str(cell.text or "")
+    return "".join(str(t) for t in cell.itertext())
+
+
+def _span(cell: Element, name: str) -> int:
     try:
         return max(1, min(int(str(cell.get(name, "1")).strip() or 1), _MAX_SPAN))
     except ValueError:
         return 1
 
 
-def table_grid(table: lxml.html.HtmlElement) -> Grid:
+def table_grid(table: Element) -> Grid:
     """Expand a table's own rows (not nested tables') into a rectangular grid, repeating spanned cells."""
     grid: Grid = []
     pending: dict[int, tuple[int, str, bool]] = {}  # column -> (rows left, text, header)
@@ -32,7 +42,7 @@ def table_grid(table: lxml.html.HtmlElement) -> Grid:
         cells = [c for c in tr if c.tag in ("td", "th")]
         simple = not pending and not any(c.get("colspan") or c.get("rowspan") for c in cells)
         if simple:
-            grid.append([(c.text_content(), c.tag == "th") for c in cells])
+            grid.append([(cell_text(c), c.tag == "th") for c in cells])
             continue
         it = iter(cells)
         cell = next(it, None)
@@ -50,7 +60,7 @@ def table_grid(table: lxml.html.HtmlElement) -> Grid:
                 row.append(("", False))
                 col += 1
                 continue
-            text, head = cell.text_content(), cell.tag == "th"
+            text, head = cell_text(cell), cell.tag == "th"
             rowspan = _span(cell, "rowspan")
             for _ in range(_span(cell, "colspan")):
                 row.append((text, head))
@@ -62,7 +72,7 @@ def table_grid(table: lxml.html.HtmlElement) -> Grid:
     return grid
 
 
-def split_header(table: lxml.html.HtmlElement, grid: Grid) -> int:
+def split_header(table: Element, grid: Grid) -> int:
     """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
     n_thead = len(table.xpath("./thead/tr"))
     if n_thead:
@@ -95,12 +105,12 @@ class HtmlTable(Source):
     def parse(self, page: Page, spec: BoardSpec) -> Parsed:
         """Find the table(s), map header labels to fields, and return one raw row per body row."""
         try:
-            doc = lxml.html.document_fromstring(decode(page, spec))
+            doc = lxml.etree.fromstring(decode(page, spec), _PARSER)
         except (lxml.etree.ParserError, ValueError) as exc:
             raise ParseError(f"{spec.id}: {page.url} is not parseable HTML: {exc}") from exc
         if spec.selector:
-            picked: list[lxml.html.HtmlElement] = CSSSelector(spec.selector)(doc)  # type: ignore[assignment]
-            tables: list[lxml.html.HtmlElement] = []
+            picked: list[Element] = CSSSelector(spec.selector)(doc)  # type: ignore[assignment]
+            tables: list[Element] = []
             for el in picked:
                 tables.extend([el] if el.tag == "table" else el.iter("table"))
             if not tables:
