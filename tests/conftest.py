@@ -218,6 +218,7 @@ def write_config(tmp_path: Path, db_url: str) -> Callable[..., Path]:
     """Write config.toml with the given [[board]] tables (and extra TOML); return its path."""
     def write(*boards: str, extra: str = "") -> Path:
         path = tmp_path / "config.toml"
-        path.write_text(f'[storage]\nurl = "{db_url}"\nsnapshots = "snapshots"\n{extra}\n' + "\n".join(boards))
+        fetch = "" if "[fetch]" in extra else "[fetch]\nper_host_delay = 0\nbackoff = 0.01\nrobots = false\n"
+        path.write_text(f'[storage]\nurl = "{db_url}"\nsnapshots = "snapshots"\n{fetch}{extra}\n' + "\n".join(boards))
         return path
     return write

@@ -14,7 +14,7 @@ STAGES = {"fetch", "sources", "normalize", "store", "diff", "notify"}
 # who may import whom (first dotted part of the module inside the package)
 ALLOWED = {
     "models": set(), "errors": set(), "timeutil": {"errors"}, "archive": {"errors"},
-    "config": {"errors"}, "_schema": set(),
+    "config": {"errors", "_checks"}, "_checks": {"errors"}, "_schema": set(),
     "fetch": {"models", "errors", "config"},
     "sources": {"models", "errors", "config", "sources"},
     "normalize": {"models", "errors", "config"},
@@ -22,7 +22,7 @@ ALLOWED = {
     "store": {"models", "errors", "diff", "_schema"},
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema"},
-                    "apscheduler": {"scheduler"}, "click": {"cli"}, "jmespath": {"sources", "config"}}
+                    "apscheduler": {"scheduler", "_checks"}, "click": {"cli"}, "jmespath": {"sources", "config"}}
 
 
 def modules() -> list[tuple[str, ast.Module]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tracker import config
@@ -14,6 +15,7 @@ from tracker.store import Store
 from .conftest import LocalServer, Response
 
 HEAD = "model,top1\n"
+FAST = FetchSettings(timeout=5, per_host_delay=0, backoff=0.01, robots=False)
 
 
 def settings(url: str, **extra: object) -> config.Settings:
@@ -23,7 +25,7 @@ def settings(url: str, **extra: object) -> config.Settings:
 
 
 def ctx_for(store: Store, tmp_path: Path) -> Context:
-    return Context(store, Archive(tmp_path / "snapshots"), HttpFetcher(FetchSettings(timeout=5)))
+    return Context(store, Archive(tmp_path / "snapshots"), HttpFetcher(FAST))
 
 
 def csv_body(*rows: tuple[str, float]) -> bytes:
@@ -112,7 +114,7 @@ def test_etag_gives_304_and_no_download(server: LocalServer, store: Store, tmp_p
 def test_oversized_body_fails_cleanly(server: LocalServer, store: Store, tmp_path: Path) -> None:
     url = server.route("/big.csv", Response(body=csv_body(*[(f"m{i}", float(i)) for i in range(1000)])))
     spec = settings(url).boards[0]
-    ctx = Context(store, Archive(tmp_path / "s"), HttpFetcher(FetchSettings(max_bytes=1000)))
+    ctx = Context(store, Archive(tmp_path / "s"), HttpFetcher(replace(FAST, max_bytes=1000)))
     r = run_source(spec, ctx)
     assert r.failed and "over max_bytes (1000)" in (r.error or "")
 

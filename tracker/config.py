@@ -9,28 +9,44 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cssselect
 import jmespath
 import jmespath.exceptions
 
 from . import __version__
+from ._checks import (
+    check_keys,
+    cron,
+    cron_interval,
+    duration,
+    expand,
+    num,
+    regex,
+    str_list,
+    string,
+    table,
+)
 from .errors import ConfigError
 
 FORMAT_NAMES = ("csv", "html", "json", "pwc")
 FIELD_TYPES = ("text", "number", "date")
 DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-TOP_KEYS = ("storage", "fetch", "board")
-STORAGE_KEYS = ("url", "snapshots")
-FETCH_KEYS = ("user_agent", "timeout", "max_bytes")
+TOP_KEYS = ("storage", "fetch", "schedule", "board")
+STORAGE_KEYS = ("url", "snapshots", "lock_wait")
+FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
+              "robots", "per_host_delay", "workers")
+SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
 BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
-    "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding",
+    "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding", "schedule", "every",
+    "stale_after",
 )
 FIELD_KEYS = ("from", "type", "regex")
 
@@ -67,6 +83,10 @@ class BoardSpec:
     exclude: tuple[re.Pattern[str], ...] = ()
     encoding: str | None = None
     parse_hash: str = ""
+    schedule: str | None = None
+    every: timedelta | None = None
+    interval: timedelta = timedelta(days=1)
+    stale_after: timedelta = timedelta(days=3)
 
     def field(self, name: str) -> FieldSpec:
         """The FieldSpec called `name`."""
@@ -87,7 +107,24 @@ class FetchSettings:
 
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 30.0
+    connect_timeout: float = 10.0
     max_bytes: int = 20_000_000
+    retries: int = 3
+    backoff: float = 2.0
+    max_retry_after: float = 120.0
+    robots: bool = True
+    per_host_delay: float = 1.0
+    workers: int = 4
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When boards are due ([schedule]); a board's own `schedule` or `every` wins over `default`."""
+
+    default: str = "0 6 * * *"
+    timezone: str = "UTC"
+    jitter: float = 30.0
+    misfire_grace_time: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +137,8 @@ class Settings:
     fetch: FetchSettings
     boards: tuple[BoardSpec, ...]
     secrets: frozenset[str] = field(default_factory=frozenset)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    lock_wait: float = 10.0
 
     def board(self, board_id: str) -> BoardSpec:
         """The board called `board_id`, or a ConfigError listing the known ones."""
@@ -139,85 +178,54 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Settings:
     """Validate a decoded config mapping; relative paths resolve against `base`."""
     secrets: set[str] = set()
-    data = _expand(data, "", secrets)
-    _check_keys(data, TOP_KEYS, "config")
-    storage = _table(data, "storage")
-    _check_keys(storage, STORAGE_KEYS, "[storage]")
-    url = os.environ.get("TRACKER_DATABASE_URL") or _str(storage, "url", "[storage]", "sqlite:///tracker.db")
-    snapshots = base / _str(storage, "snapshots", "[storage]", "snapshots")
-    fetch_t = _table(data, "fetch")
-    _check_keys(fetch_t, FETCH_KEYS, "[fetch]")
+    data = expand(data, "", secrets)
+    check_keys(data, TOP_KEYS, "config")
+    storage = table(data, "storage")
+    check_keys(storage, STORAGE_KEYS, "[storage]")
+    url = os.environ.get("TRACKER_DATABASE_URL") or string(storage, "url", "[storage]", "sqlite:///tracker.db")
+    snapshots = base / string(storage, "snapshots", "[storage]", "snapshots")
+    fetch_t = table(data, "fetch")
+    check_keys(fetch_t, FETCH_KEYS, "[fetch]")
+    robots = fetch_t.get("robots", True)
+    if not isinstance(robots, bool):
+        raise ConfigError("[fetch]: 'robots' must be true or false")
     fetch = FetchSettings(
-        user_agent=_str(fetch_t, "user_agent", "[fetch]", DEFAULT_USER_AGENT),
-        timeout=_num(fetch_t, "timeout", "[fetch]", 30.0, low=0.1),
-        max_bytes=int(_num(fetch_t, "max_bytes", "[fetch]", 20_000_000, low=1)),
+        user_agent=string(fetch_t, "user_agent", "[fetch]", DEFAULT_USER_AGENT),
+        timeout=num(fetch_t, "timeout", "[fetch]", 30.0, low=0.1),
+        connect_timeout=num(fetch_t, "connect_timeout", "[fetch]", 10.0, low=0.1),
+        max_bytes=int(num(fetch_t, "max_bytes", "[fetch]", 20_000_000, low=1)),
+        retries=int(num(fetch_t, "retries", "[fetch]", 3, low=0, high=10)),
+        backoff=num(fetch_t, "backoff", "[fetch]", 2.0, low=0.0),
+        max_retry_after=num(fetch_t, "max_retry_after", "[fetch]", 120.0, low=0.0),
+        robots=robots,
+        per_host_delay=num(fetch_t, "per_host_delay", "[fetch]", 1.0, low=0.0),
+        workers=int(num(fetch_t, "workers", "[fetch]", 4, low=1, high=64)),
+    )
+    sched_t = table(data, "schedule")
+    check_keys(sched_t, SCHEDULE_KEYS, "[schedule]")
+    tz = string(sched_t, "timezone", "[schedule]", "UTC")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[schedule]: unknown timezone {tz!r}; use an IANA name such as UTC or "
+                          f"Europe/Paris") from None
+    schedule = ScheduleSettings(
+        default=cron(string(sched_t, "default", "[schedule]", "0 6 * * *"), "[schedule] default", tz),
+        timezone=tz,
+        jitter=num(sched_t, "jitter", "[schedule]", 30.0, low=0.0),
+        misfire_grace_time=num(sched_t, "misfire_grace_time", "[schedule]", 3600.0, low=1.0),
     )
     boards_raw = data.get("board", [])
     if not isinstance(boards_raw, list):
         raise ConfigError("config: 'board' must be an array of tables: write [[board]], not [board]")
-    boards = tuple(_board(b, i, base) for i, b in enumerate(boards_raw))
+    boards = tuple(_board(b, i, base, schedule) for i, b in enumerate(boards_raw))
     seen: set[str] = set()
     for b in boards:
         if b.id in seen:
             raise ConfigError(f"board {b.id!r}: duplicate id; every [[board]] needs a unique id")
         seen.add(b.id)
-    return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets))
-
-
-def _expand(value: Any, where: str, secrets: set[str]) -> Any:
-    """Replace ${VAR} in every string with the environment's value; remember them as secrets."""
-    if isinstance(value, str):
-        def sub(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in os.environ:
-                raise ConfigError(f"{where or 'config'}: environment variable {name} is not set; export it")
-            secrets.add(os.environ[name])
-            return os.environ[name]
-        return ENV_REF.sub(sub, value)
-    if isinstance(value, Mapping):
-        return {k: _expand(v, f"{where}.{k}" if where else str(k), secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, where, secrets) for v in value]
-    return value
-
-
-def _check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
-    unknown = sorted(set(table) - set(allowed))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})")
-
-
-def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    t = data.get(name, {})
-    if not isinstance(t, Mapping):
-        raise ConfigError(f"config: [{name}] must be a table")
-    return t
-
-
-def _str(t: Mapping[str, Any], key: str, where: str, default: str | None = None) -> str:
-    v = t.get(key, default)
-    if not isinstance(v, str) or not v:
-        raise ConfigError(f"{where}: '{key}' must be a non-empty string")
-    return v
-
-
-def _num(t: Mapping[str, Any], key: str, where: str, default: float, *, low: float | None = None,
-         high: float | None = None) -> float:
-    v = t.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ConfigError(f"{where}: '{key}' must be a number, got {v!r}")
-    if (low is not None and v < low) or (high is not None and v > high):
-        raise ConfigError(f"{where}: '{key}' = {v} is out of range [{low}, {high}]")
-    return float(v)
-
-
-def _str_list(t: Mapping[str, Any], key: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    v = t.get(key, list(default))
-    if isinstance(v, str):
-        v = [v]
-    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
-        raise ConfigError(f"{where}: '{key}' must be a string or a list of strings")
-    return tuple(v)
+    return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
+                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0))
 
 
 def _resolve_db_url(url: str, base: Path) -> str:
@@ -241,32 +249,21 @@ def _resolve_url(url: str, where: str, base: Path) -> str:
 def _field(name: str, raw: Any, where: str, numeric: bool) -> FieldSpec:
     default_type = "number" if numeric else "text"
     if isinstance(raw, str | list):
-        return FieldSpec(name, _str_list({"from": raw}, "from", f"{where}.fields.{name}", ()), default_type)
+        return FieldSpec(name, str_list({"from": raw}, "from", f"{where}.fields.{name}", ()), default_type)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}.fields.{name}: must be a string, a list of candidates, or a table "
                           f"{{from = ..., type = ..., regex = ...}}")
     w = f"{where}.fields.{name}"
-    _check_keys(raw, FIELD_KEYS, w)
-    sources = _str_list(raw, "from", w, (name,))
+    check_keys(raw, FIELD_KEYS, w)
+    sources = str_list(raw, "from", w, (name,))
     ftype = raw.get("type", default_type)
     if ftype not in FIELD_TYPES:
         raise ConfigError(f"{w}: unknown type {ftype!r} (allowed: {', '.join(FIELD_TYPES)})")
-    regex = None
-    if "regex" in raw:
-        regex = _regex(raw["regex"], f"{w}.regex")
-    return FieldSpec(name, sources, ftype, regex)
+    pattern = regex(raw["regex"], f"{w}.regex") if "regex" in raw else None
+    return FieldSpec(name, sources, ftype, pattern)
 
 
-def _regex(pattern: Any, where: str) -> re.Pattern[str]:
-    if not isinstance(pattern, str):
-        raise ConfigError(f"{where}: must be a regular expression string")
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ConfigError(f"{where}: bad regular expression {pattern!r}: {exc}") from exc
-
-
-def _board(raw: Any, index: int, base: Path) -> BoardSpec:
+def _board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = None) -> BoardSpec:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"board #{index + 1}: must be a table")
     bid = raw.get("id")
@@ -274,16 +271,16 @@ def _board(raw: Any, index: int, base: Path) -> BoardSpec:
         raise ConfigError(f"board #{index + 1}: 'id' must be a slug (lowercase letters, digits, '.', '_', '-'), "
                           f"got {bid!r}")
     w = f"board {bid!r}"
-    _check_keys(raw, BOARD_KEYS, w)
+    check_keys(raw, BOARD_KEYS, w)
     fmt = raw.get("format")
     if fmt not in FORMAT_NAMES:
         raise ConfigError(f"{w}: unknown format {fmt!r} (allowed: {', '.join(FORMAT_NAMES)})")
     fields_raw = raw.get("fields")
     if not isinstance(fields_raw, Mapping) or not fields_raw:
         raise ConfigError(f"{w}: needs a [board.fields] table mapping normalized fields to source columns")
-    metric = _str(raw, "metric", w)
-    metrics = _str_list(raw, "metrics", w, ())
-    key = _str_list(raw, "key", w, ("model",))
+    metric = string(raw, "metric", w)
+    metrics = str_list(raw, "metrics", w, ())
+    key = str_list(raw, "key", w, ("model",))
     names = list(fields_raw)
     for what, items in (("metric", (metric,)), ("key", key), ("metrics", metrics)):
         for item in items:
@@ -328,18 +325,29 @@ def _board(raw: Any, index: int, base: Path) -> BoardSpec:
         raise ConfigError(f"{w}: format 'pwc' needs 'dataset' (the dataset name in the task JSON, e.g. \"SQuAD2.0\")")
     if dataset is not None and fmt != "pwc":
         raise ConfigError(f"{w}: 'dataset' applies to format 'pwc' only")
-    exclude = tuple(_regex(p, f"{w}.exclude") for p in _str_list(raw, "exclude", w, ()))
+    exclude = tuple(regex(p, f"{w}.exclude") for p in str_list(raw, "exclude", w, ()))
     encoding = raw.get("encoding")
     if encoding is not None and not isinstance(encoding, str):
         raise ConfigError(f"{w}: 'encoding' must be a string such as \"utf-8\"")
+    sched = sched or ScheduleSettings()
+    crontab = raw.get("schedule")
+    every = duration(raw["every"], f"{w}.every") if "every" in raw else None
+    if crontab is not None and every is not None:
+        raise ConfigError(f"{w}: give 'schedule' (cron) or 'every' (interval), not both")
+    if crontab is not None:
+        if not isinstance(crontab, str):
+            raise ConfigError(f"{w}: 'schedule' must be a cron expression string")
+        cron(crontab, f"{w}.schedule", sched.timezone)
+    interval = every or cron_interval(crontab or sched.default, sched.timezone)
+    stale_after = duration(raw["stale_after"], f"{w}.stale_after") if "stale_after" in raw else 3 * interval
     parse_keys = ("format", "metric", "metrics", "key", "metric_range", "selector", "rows", "dataset", "fields",
                   "exclude", "encoding", "higher_is_better")
     parse_hash = hashlib.sha256(
         json.dumps({k: raw.get(k) for k in parse_keys}, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return BoardSpec(
         id=bid,
-        title=_str(raw, "title", w, bid),
-        url=_resolve_url(_str(raw, "url", w), w, base),
+        title=string(raw, "title", w, bid),
+        url=_resolve_url(string(raw, "url", w), w, base),
         format=fmt,
         metric=metric,
         fields=fields,
@@ -347,12 +355,16 @@ def _board(raw: Any, index: int, base: Path) -> BoardSpec:
         key=key,
         metrics=metrics,
         metric_range=metric_range,
-        min_rows=int(_num(raw, "min_rows", w, 1, low=0)),
-        max_drop=_num(raw, "max_drop", w, 0.5, low=0.0, high=1.0),
+        min_rows=int(num(raw, "min_rows", w, 1, low=0)),
+        max_drop=num(raw, "max_drop", w, 0.5, low=0.0, high=1.0),
         selector=selector,
         rows=rows,
         dataset=dataset,
         exclude=exclude,
         encoding=encoding,
         parse_hash=parse_hash,
+        schedule=crontab,
+        every=every,
+        interval=interval,
+        stale_after=stale_after,
     )
