@@ -216,9 +216,10 @@ def toml_value(v: Any) -> str:
 @pytest.fixture
 def write_config(tmp_path: Path, db_url: str) -> Callable[..., Path]:
     """Write config.toml with the given [[board]] tables (and extra TOML); return its path."""
-    def write(*boards: str, extra: str = "") -> Path:
+    def write(*boards: str, extra: str = "", lock_wait: float = 10.0) -> Path:
         path = tmp_path / "config.toml"
         fetch = "" if "[fetch]" in extra else "[fetch]\nper_host_delay = 0\nbackoff = 0.01\nrobots = false\n"
-        path.write_text(f'[storage]\nurl = "{db_url}"\nsnapshots = "snapshots"\n{fetch}{extra}\n' + "\n".join(boards))
+        storage = f'[storage]\nurl = "{db_url}"\nsnapshots = "snapshots"\nlock_wait = {lock_wait}\n'
+        path.write_text(f"{storage}{fetch}{extra}\n" + "\n".join(boards))
         return path
     return write

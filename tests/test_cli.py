@@ -95,7 +95,8 @@ def test_boards_json(runner: CliRunner, timm: Path) -> None:
     code, out, _ = invoke(runner, timm, "boards", "--format", "json")
     data = json.loads(out)
     assert code == 0 and list(data[0]) == ["id", "title", "url", "snapshots", "fetches", "last_fetch_at",
-                                           "last_success_at", "last_change_at", "consecutive_failures", "last_error"]
+                                           "last_success_at", "last_change_at", "consecutive_failures", "last_error",
+                                           "next_due_at"]
     assert (data[0]["snapshots"], data[0]["fetches"], data[0]["consecutive_failures"]) == (3, 3, 0)
 
 

@@ -52,7 +52,7 @@ def test_refused_at_load(changes: dict[str, Any], message: str) -> None:
 
 
 def test_unknown_top_level_and_section_keys() -> None:
-    with pytest.raises(ConfigError, match=r"config: unknown key\(s\) boards \(allowed: storage, fetch, schedule, board"):
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) boards \(allowed: storage, fetch, schedule, board"):
         config.parse({"boards": []}, base=Path("/"))
     with pytest.raises(ConfigError, match=r"\[storage\]: unknown key\(s\) path"):
         config.parse({"storage": {"path": "x"}}, base=Path("/"))

@@ -19,7 +19,8 @@ ALLOWED = {
     "sources": {"models", "errors", "config", "sources"},
     "normalize": {"models", "errors", "config"},
     "diff": {"models"},
-    "store": {"models", "errors", "diff", "_schema"},
+    "store": {"models", "errors", "diff", "_schema", "_codec", "_lock"},
+    "_codec": {"models"}, "_lock": {"errors"},
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema"},
                     "apscheduler": {"scheduler", "_checks"}, "click": {"cli"}, "jmespath": {"sources", "config"}}

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tracker._codec import pack_rows, unpack_rows
 from tracker.errors import StoreError
 from tracker.models import Change, ChangeKind, Row
-from tracker.store import FetchInfo, NewSnapshot, Store, pack_rows, unpack_rows
+from tracker.store import FetchInfo, NewSnapshot, Store
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

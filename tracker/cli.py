@@ -11,7 +11,7 @@ from datetime import datetime
 
 import click
 
-from . import __version__, config, pipeline, render, views
+from . import __version__, config, pipeline, render, scheduler, views
 from .archive import Archive
 from .config import Settings
 from .errors import LockedError, TrackerError
@@ -133,20 +133,47 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 @cli.command()
 @click.argument("boards", nargs=-1)
+@click.option("--due", is_flag=True, help="Only the boards due by their schedule and last fetch (for system cron).")
 @click.pass_obj
-def run(app: App, boards: tuple[str, ...]) -> None:
+def run(app: App, boards: tuple[str, ...], due: bool) -> None:
     """Fetch boards (all, or those named), store new snapshots and record events.
 
-    Prints one line per board; exits 2 if any board failed.
+    Prints one line per board; exits 2 if any board failed, 75 if another tracker process holds the store.
 
-    Example: tracker run imagenet-timm
+    Example: tracker run --due    (from cron: */15 * * * * cd /srv/tracker && .venv/bin/tracker run --due)
     """
-    with errors(app), app.context(fetch=True) as ctx:
-        results = pipeline.run_all(app.load(), ctx, boards)
+    with errors(app), app.context(fetch=True) as ctx, ctx.store.lock(app.load().lock_wait, "tracker run"):
+        s = app.load()
+        if due and boards:
+            raise TrackerError("give board names or --due, not both")
+        results = scheduler.run_due(s, ctx) if due else pipeline.run_all(s, ctx, boards)
+    if due and not results:
+        click.echo("no board is due")
     for r in results:
         click.echo(app.mask(r.summary()))
     if any(r.failed for r in results):
         sys.exit(2)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.pass_obj
+def schedule(app: App, once: bool) -> None:
+    """Run every board on its schedule, in the foreground, until SIGINT or SIGTERM.
+
+    Boards overdue at start run at once. A signal lets the fetch in progress finish, then exits 0.
+
+    Example: tracker schedule    (as a systemd service; see the README)
+    """
+    if not app.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+        logging.getLogger("tracker.fetch").setLevel(logging.WARNING)
+    with errors(app), app.context(fetch=True) as ctx, ctx.store.lock(app.load().lock_wait, "tracker schedule"):
+        if once:
+            for r in scheduler.run_due(app.load(), ctx):
+                click.echo(app.mask(r.summary()))
+        else:
+            scheduler.serve(app.load(), ctx)
 
 
 @cli.command("import")
@@ -160,7 +187,7 @@ def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | Non
 
     Example: tracker import imagenet-timm old/results-imagenet.csv --observed-at 2024-08-13
     """
-    with errors(app), app.context() as ctx:
+    with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker import"):
         when = parse_when(observed_at) if observed_at else None
         results = pipeline.import_files(app.load().board(board), files, ctx, observed_at=when, force=force)
     for f, r in zip(files, results, strict=True):
@@ -243,7 +270,7 @@ def boards(app: App, style: str) -> None:
     Example: tracker boards --format json
     """
     with errors(app), app.context() as ctx:
-        items = [ctx.store.status(b.id, b.title, b.url) for b in app.load().boards]
+        items = scheduler.health(app.load(), ctx.store)
     click.echo(render.boards(items, style))
 
 

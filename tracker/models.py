@@ -142,3 +142,4 @@ class BoardStatus:
     last_change_at: datetime | None
     consecutive_failures: int
     last_error: str | None
+    next_due_at: datetime | None = None

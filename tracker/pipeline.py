@@ -6,10 +6,12 @@ import hashlib
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ._codec import Encoded, encode_rows
 from .archive import Archive, sha256
 from .config import BoardSpec, Settings
 from .diff import diff, leader
@@ -18,7 +20,7 @@ from .fetch import Fetcher, read_file_url
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
 from .sources import FORMATS
-from .store import Encoded, FetchInfo, NewSnapshot, Store, encode_rows
+from .store import FetchInfo, NewSnapshot, Store
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +153,6 @@ def _find(rows: Sequence[Row], key: tuple[str, ...] | None) -> Row | None:
 
 
 def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
-    from dataclasses import replace
-
     return replace(info, **changes)  # type: ignore[arg-type]
 
 
@@ -170,17 +170,48 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
                                      last_modified=last.last_modified if last and use_validators else None)
         except FetchError as exc:
             info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
-            return _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
-        return ingest(spec, page, ctx)
+            result = _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
+        else:
+            result = ingest(spec, page, ctx)
+        if result.failed:
+            stale = check_stale(spec, ctx.store, started)
+            if stale is not None:
+                result = replace(result, events=(*result.events, stale))
+        return result
     except TrackerError as exc:
         logger.warning("%s: %s", spec.id, exc)
         return RunResult(spec.id, "failed", error=str(exc))
 
 
-def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = ()) -> list[RunResult]:
-    """Run the named boards (all when none are named), one after another; one failure never stops the rest."""
-    specs = [settings.board(b) for b in boards] if boards else list(settings.boards)
-    return [run_source(spec, ctx) for spec in specs]
+def check_stale(spec: BoardSpec, store: Store, now: datetime) -> Event | None:
+    """Record `source_stale` once when the board has had no success for `stale_after`."""
+    last_ok = store.last_good_fetch(spec.id)
+    since = last_ok.started_at if last_ok is not None else store.first_fetch_at(spec.id)
+    if since is None or now - since < spec.stale_after:
+        return None
+    if store.events(spec.id, [ChangeKind.SOURCE_STALE.value], since=since):
+        return None
+    hours = spec.stale_after.total_seconds() / 3600
+    what = f"since {since:%Y-%m-%d %H:%M} UTC" if last_ok is not None else "ever"
+    change = Change(ChangeKind.SOURCE_STALE, None, None,
+                    f"{spec.title}: no successful fetch {what} (stale_after {hours:g}h); check `tracker boards`")
+    logger.warning("%s", change.message)
+    return store.add_event(spec.id, change, now)
+
+
+def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
+            specs: Sequence[BoardSpec] | None = None) -> list[RunResult]:
+    """Run the named boards (all when none are named), `[fetch] workers` at a time; results in config order.
+
+    Boards on different hosts are fetched concurrently; the fetcher's per-host gate keeps one request in flight
+    per host. One failure never stops the rest.
+    """
+    chosen = list(specs) if specs is not None else (
+        [settings.board(b) for b in boards] if boards else list(settings.boards))
+    if len(chosen) <= 1 or settings.fetch.workers <= 1:
+        return [run_source(spec, ctx) for spec in chosen]
+    with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)), thread_name_prefix="board") as pool:
+        return list(pool.map(lambda spec: run_source(spec, ctx), chosen))
 
 
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,

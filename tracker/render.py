@@ -118,13 +118,14 @@ def status_dict(s: BoardStatus) -> dict[str, Any]:
     return {"id": s.id, "title": s.title, "url": s.url, "snapshots": s.snapshots, "fetches": s.fetches,
             "last_fetch_at": iso(s.last_fetch_at), "last_success_at": iso(s.last_success_at),
             "last_change_at": iso(s.last_change_at), "consecutive_failures": s.consecutive_failures,
-            "last_error": s.last_error}
+            "last_error": s.last_error, "next_due_at": iso(s.next_due_at)}
 
 
 def boards(items: Sequence[BoardStatus], style: str) -> str:
     """`tracker boards` output."""
     if style == "json":
         return to_json([status_dict(s) for s in items])
-    rows = [[s.id, str(s.snapshots), str(s.fetches), short(s.last_fetch_at), short(s.last_change_at),
-             str(s.consecutive_failures), (s.last_error or "")[:60]] for s in items]
-    return table(["board", "snapshots", "fetches", "last fetch", "last change", "failures", "last error"], rows)
+    rows = [[s.id, str(s.snapshots), short(s.last_fetch_at), short(s.last_success_at), short(s.last_change_at),
+             short(s.next_due_at), str(s.consecutive_failures), (s.last_error or "")[:60]] for s in items]
+    return table(["board", "snapshots", "last fetch", "last success", "last change", "next due", "failures",
+                  "last error"], rows)

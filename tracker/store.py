@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
-import zlib
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, func, insert, select
+from sqlalchemy import Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from ._codec import Encoded, pack_rows, unpack_rows
+from ._lock import file_lock
 from ._schema import Base, BoardRow, EventRow, FetchRow, SnapshotRow
 from .diff import Record
-from .errors import StoreError
+from .errors import LockedError, StoreError
 from .models import BoardStatus, Change, ChangeKind, Event, Fetch, Row, Snapshot
 
 logger = logging.getLogger(__name__)
+LOCK_KEY = 0x7472616B  # "trak": the PostgreSQL advisory-lock key of a tracker store
 
 
 @dataclass(frozen=True)
@@ -55,37 +60,6 @@ class FetchInfo:
     warnings: Sequence[str] = ()
     etag: str | None = None
     last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """Rows as canonical JSON sorted by key (equal data, equal bytes, whatever the order) plus the source order."""
-
-    data: bytes
-    order: tuple[int, ...]
-
-
-def encode_rows(rows: Sequence[Row]) -> Encoded:
-    """The canonical encoding of rows: hash `data` to compare versions; pack both to store them."""
-    idx = sorted(range(len(rows)), key=lambda i: rows[i].key)
-    data = [[list(rows[i].key), rows[i].model, rows[i].fields, rows[i].values] for i in idx]
-    return Encoded(json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode(), tuple(idx))
-
-
-def pack_rows(rows: Sequence[Row], encoded: Encoded | None = None) -> bytes:
-    """Rows compressed for storage (from their encode_rows form when already computed)."""
-    enc = encoded if encoded is not None else encode_rows(rows)
-    return zlib.compress(enc.data + b"\n" + json.dumps(enc.order, separators=(",", ":")).encode(), 1)
-
-
-def unpack_rows(blob: bytes) -> tuple[Row, ...]:
-    """The inverse of pack_rows: rows back in source order."""
-    data, _, order = zlib.decompress(blob).rpartition(b"\n")
-    items = json.loads(data)
-    out: list[Row | None] = [None] * len(items)
-    for (k, m, f, v), pos in zip(items, json.loads(order), strict=True):
-        out[pos] = Row(tuple(k), m, f, v, pos)
-    return tuple(r for r in out if r is not None)
 
 
 def _key(text: str | None) -> tuple[str, ...] | None:
@@ -129,6 +103,32 @@ class Store:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+    @contextmanager
+    def lock(self, wait: float, holder: str = "tracker") -> Iterator[None]:
+        """Hold the store's writer lock (a lock file beside SQLite, an advisory lock on PostgreSQL).
+
+        Waits up to `wait` seconds for another holder, then raises LockedError naming it.
+        """
+        db = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and db and db != ":memory:":
+            with file_lock(Path(db + ".lock"), wait, holder, self.safe_url):
+                yield
+        elif self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                deadline = time.monotonic() + wait
+                while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                    if time.monotonic() >= deadline:
+                        raise LockedError(f"another tracker process is using {self.safe_url} (waited {wait:g}s); "
+                                          f"try again later, or raise [storage] lock_wait")
+                    time.sleep(0.2)
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                    conn.commit()
+        else:
+            yield
 
     def _run(self, what: str, fn: Any) -> Any:
         try:
@@ -335,6 +335,20 @@ class Store:
                                last.started_at if last else None, ok.started_at if ok else None,
                                _aware(change), int(failures), last_error)
         result: BoardStatus = self._run(f"reading the status of {board}", fn)
+        return result
+
+    def first_fetch_at(self, board: str) -> datetime | None:
+        """When the board was first fetched, or None."""
+        def fn(s: Session) -> datetime | None:
+            return _aware(s.scalar(select(func.min(FetchRow.started_at)).where(FetchRow.board_id == board)))
+        result: datetime | None = self._run(f"reading fetches of {board}", fn)
+        return result
+
+    def last_fetch_at(self, board: str) -> datetime | None:
+        """When the board was last fetched (any outcome), or None."""
+        def fn(s: Session) -> datetime | None:
+            return _aware(s.scalar(select(func.max(FetchRow.started_at)).where(FetchRow.board_id == board)))
+        result: datetime | None = self._run(f"reading fetches of {board}", fn)
         return result
 
     def consecutive_failures(self, board: str) -> int:
