@@ -51,7 +51,7 @@ def test_two_runs_at_once_one_waits_then_exits_75(server: LocalServer, store: St
 
 
 def test_lock_in_process(store: Store) -> None:
-    held = pytest.raises(LockedError, match=r"first, since .* is using .* \(waited 0.2s\)")
+    held = pytest.raises(LockedError, match=r"tracker process \d+ \(first.* is using .* \(waited 0.2s\)")
     with store.lock(0.1, "first"), held, store.lock(0.2, "second"):
         pass
     with store.lock(0.1, "again"):

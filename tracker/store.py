@@ -116,10 +116,16 @@ class Store:
                 yield
         elif self.engine.dialect.name == "postgresql":
             with self.engine.connect() as conn:
+                conn.execute(text("SELECT set_config('application_name', :h, false)"), {"h": holder})
                 deadline = time.monotonic() + wait
                 while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
                     if time.monotonic() >= deadline:
-                        raise LockedError(f"another tracker process is using {self.safe_url} (waited {wait:g}s); "
+                        who = conn.execute(text(
+                            "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                            "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted LIMIT 1"),
+                            {"k": LOCK_KEY}).first()
+                        name = f"tracker process {who[0]} ({who[1]})" if who else "another tracker process"
+                        raise LockedError(f"{name} is using {self.safe_url} (waited {wait:g}s); "
                                           f"try again later, or raise [storage] lock_wait")
                     time.sleep(0.2)
                 try:
