@@ -14,15 +14,16 @@ STAGES = {"fetch", "sources", "normalize", "store", "diff", "notify"}
 # who may import whom (first dotted part of the module inside the package)
 ALLOWED = {
     "models": set(), "errors": set(), "timeutil": {"errors"}, "archive": {"errors"},
-    "config": {"errors", "_checks"}, "_checks": {"errors"}, "_schema": set(),
+    "config": {"errors", "_checks", "_config_alerts"}, "_checks": {"errors"}, "_schema": set(),
+    "_config_alerts": {"errors", "_checks", "models"},
     "fetch": {"models", "errors", "config"},
     "sources": {"models", "errors", "config", "sources"},
     "normalize": {"models", "errors", "config"},
     "diff": {"models"},
-    "store": {"models", "errors", "diff", "_schema", "_codec", "_lock"},
-    "_codec": {"models"}, "_lock": {"errors"},
+    "store": {"models", "errors", "diff", "_schema", "_codec", "_lock", "_outbox"},
+    "_codec": {"models"}, "_lock": {"errors"}, "_outbox": {"models", "errors", "_schema"},
 }
-THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema"},
+THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema", "_lock", "_outbox"},
                     "apscheduler": {"scheduler", "_checks"}, "click": {"cli"}, "jmespath": {"sources", "config"}}
 
 

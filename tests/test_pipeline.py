@@ -75,8 +75,9 @@ def test_broken_page_is_quarantined_and_never_diffed(server: LocalServer, store:
     back = run_source(spec, ctx)
     assert back.status == "unchanged"                            # diffed against the last good one: no events
     assert len(store.history("b")) == 1
-    types = [e.type.value for e in store.events("b")]
-    assert types == ["source_failed", "source_failed"]
+    events = [(e.type.value, e.value) for e in store.events("b")]
+    assert events == [("source_failed", 1.0), ("source_failed", 2.0), ("source_recovered", 2.0)]
+    assert "(2 failed runs in a row)" in store.events("b")[1].message
     failed = [f for f in store.fetches("b") if f.status == "failed"]
     assert all(f.raw_sha and Archive(tmp_path / "snapshots").path(f.raw_sha).exists() for f in failed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -106,4 +106,32 @@ class EventRow(Base):
     previous_value: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text)
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
     __table_args__ = (Index("ix_event_board", "board_id", "id"), Index("ix_event_type", "type", "id"))
+
+
+class DeliveryRow(Base):
+    """One (event, alert rule, target) in the outbox: waiting, pending, sent, dead or suppressed."""
+
+    __tablename__ = "delivery"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    target_key: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("event_id", "rule", "target_key", name="uq_delivery"),
+                      Index("ix_delivery_status", "status", "next_attempt_at"))
+
+
+class StateRow(Base):
+    """Small named values: the alert cursor, the leader last announced per rule and board."""
+
+    __tablename__ = "state"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import click
 
-from . import __version__, config, pipeline, render, scheduler, views
+from . import __version__, alerts, config, pipeline, render, scheduler, views
 from .archive import Archive
 from .config import Settings
 from .errors import LockedError, TrackerError
@@ -70,8 +70,10 @@ class App:
     def load(self) -> Settings:
         """The configuration, loaded once."""
         if self.settings is None:
-            self.settings = config.load(self.config_path)
-            SECRET_FILTER.secrets = self.settings.secrets
+            settings = config.load(self.config_path)
+            SECRET_FILTER.secrets = settings.secrets
+            alerts.check(settings)
+            self.settings = settings
         return self.settings
 
     def mask(self, text: str) -> str:
@@ -147,10 +149,13 @@ def run(app: App, boards: tuple[str, ...], due: bool) -> None:
         if due and boards:
             raise TrackerError("give board names or --due, not both")
         results = scheduler.run_due(s, ctx) if due else pipeline.run_all(s, ctx, boards)
+        for r in results:
+            click.echo(app.mask(r.summary()))
+        sent = alerts.dispatch(s, ctx.store)
     if due and not results:
         click.echo("no board is due")
-    for r in results:
-        click.echo(app.mask(r.summary()))
+    if sent.summary():
+        click.echo(sent.summary())
     if any(r.failed for r in results):
         sys.exit(2)
 
@@ -172,6 +177,9 @@ def schedule(app: App, once: bool) -> None:
         if once:
             for r in scheduler.run_due(app.load(), ctx):
                 click.echo(app.mask(r.summary()))
+            sent = alerts.dispatch(app.load(), ctx.store)
+            if sent.summary():
+                click.echo(sent.summary())
         else:
             scheduler.serve(app.load(), ctx)
 
@@ -181,17 +189,22 @@ def schedule(app: App, once: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--observed-at", help="When these documents were seen (default: each file's modification time).")
 @click.option("--force", is_flag=True, help="Store even if the row count dropped by more than max_drop.")
+@click.option("--alert", is_flag=True, help="Send alerts for the events (imports are recorded quietly by default).")
 @click.pass_obj
-def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | None, force: bool) -> None:
+def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | None, force: bool, alert: bool) -> None:
     """Ingest saved documents of BOARD, in the order given (for backfills and tests).
 
     Example: tracker import imagenet-timm old/results-imagenet.csv --observed-at 2024-08-13
     """
     with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker import"):
         when = parse_when(observed_at) if observed_at else None
-        results = pipeline.import_files(app.load().board(board), files, ctx, observed_at=when, force=force)
-    for f, r in zip(files, results, strict=True):
-        click.echo(f"{f}: {r.summary()}")
+        results = pipeline.import_files(app.load().board(board), files, ctx, observed_at=when, force=force,
+                                        alert=alert)
+        for f, r in zip(files, results, strict=True):
+            click.echo(f"{f}: {r.summary()}")
+        sent = alerts.dispatch(app.load(), ctx.store)
+    if sent.summary():
+        click.echo(sent.summary())
     if any(r.failed for r in results):
         sys.exit(2)
 
@@ -282,3 +295,50 @@ def formats() -> None:
     """
     for name, cls in FORMATS.items():
         click.echo(f"{name:6} {(cls.__doc__ or '').strip()}")
+
+
+@cli.group("alerts", invoke_without_command=True)
+@click.option("--status", type=click.Choice(["waiting", "pending", "sent", "dead", "suppressed"]),
+              help="Only deliveries in this state.")
+@click.option("--format", "style", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@click.pass_context
+def alerts_(ctx: click.Context, status: str | None, style: str) -> None:
+    """List alert deliveries (the outbox): waiting, pending, sent, dead or suppressed, with the last error.
+
+    Example: tracker alerts --status dead
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    app: App = ctx.obj
+    with errors(app), app.context() as c:
+        items = alerts.deliveries(c.store, status)
+        events = {e.id: e for e in c.store.events(after_id=min((d.event_id for d in items), default=1) - 1)}
+    click.echo(app.mask(render.deliveries(items, events, style)))
+
+
+@alerts_.command("test")
+@click.argument("target")
+@click.option("--secret", envvar="TRACKER_WEBHOOK_SECRET", help="Sign a webhook test with this secret "
+              "(default: $TRACKER_WEBHOOK_SECRET).", show_envvar=True)
+@click.pass_obj
+def alerts_test(app: App, target: str, secret: str | None) -> None:
+    """Send a test alert to TARGET (console, webhook+https://..., or an Apprise URL) and say what happened.
+
+    Example: tracker alerts test "mailto://user:pass@smtp.example.org?to=me@example.org"
+    """
+    shown = config.mask_url(target)
+    with errors(app):
+        alerts.send_test(target, secret)
+    click.echo(f"sent a test alert to {shown}")
+
+
+@alerts_.command("retry")
+@click.pass_obj
+def alerts_retry(app: App) -> None:
+    """Retry pending and dead deliveries now (dead ones get their attempts back).
+
+    Example: tracker alerts retry
+    """
+    with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker alerts retry"):
+        result = alerts.retry(app.load(), ctx.store)
+    click.echo(result.summary() or "alerts: nothing to send")

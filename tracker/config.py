@@ -31,14 +31,19 @@ from ._checks import (
     string,
     table,
 )
+from ._config_alerts import AlertSpec, alert, mask_url
 from .errors import ConfigError
+
+__all__ = ["AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings", "Settings", "config_path",
+           "load", "mask_url", "parse"]
 
 FORMAT_NAMES = ("csv", "html", "json", "pwc")
 FIELD_TYPES = ("text", "number", "date")
 DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
-TOP_KEYS = ("storage", "fetch", "schedule", "board")
+TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert")
+
 STORAGE_KEYS = ("url", "snapshots", "lock_wait")
 FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
               "robots", "per_host_delay", "workers")
@@ -139,6 +144,7 @@ class Settings:
     secrets: frozenset[str] = field(default_factory=frozenset)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     lock_wait: float = 10.0
+    alerts: tuple[AlertSpec, ...] = ()
 
     def board(self, board_id: str) -> BoardSpec:
         """The board called `board_id`, or a ConfigError listing the known ones."""
@@ -224,8 +230,12 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         if b.id in seen:
             raise ConfigError(f"board {b.id!r}: duplicate id; every [[board]] needs a unique id")
         seen.add(b.id)
+    alerts_raw = data.get("alert", [])
+    if not isinstance(alerts_raw, list):
+        raise ConfigError("config: 'alert' must be an array of tables: write [[alert]], not [alert]")
+    alerts = tuple(alert(a, i) for i, a in enumerate(alerts_raw))
     return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
-                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0))
+                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts)
 
 
 def _resolve_db_url(url: str, base: Path) -> str:

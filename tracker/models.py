@@ -105,6 +105,24 @@ class Event:
     previous_value: float | None
     message: str
     backfilled: bool = False
+    notify: bool = True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One alert in the outbox: an event for one target of one alert rule."""
+
+    id: int
+    event_id: int
+    rule: str
+    target: str  # the target with secrets masked
+    target_key: str
+    status: str  # waiting | pending | sent | dead | suppressed
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)

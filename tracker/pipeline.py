@@ -81,7 +81,7 @@ def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]
 
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
-           backfilled: bool = False, force: bool = False) -> RunResult:
+           backfilled: bool = False, force: bool = False, notify: bool = True) -> RunResult:
     """Turn one fetched document into a stored snapshot and its events, or a recorded failure."""
     store = ctx.store
     store.ensure_board(spec.id, spec.title, spec.url)
@@ -104,7 +104,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
         _guard(spec, rows, head.row_count if head else None, force)
     except ParseError as exc:
         ctx.archive.put(page.content)
-        return _failed(spec, ctx, _replace(info, status="failed", error=str(exc)), str(exc), when, backfilled)
+        return _failed(spec, ctx, _replace(info, status="failed", error=str(exc)), str(exc), when, backfilled, notify)
     info = _replace(info, warnings=tuple(warnings))
     for w in warnings:
         logger.warning("%s: %s", spec.id, w)
@@ -122,7 +122,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     ctx.archive.put(page.content)
     snap, events = store.save(
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
-                    new_leader.value(spec.metric) if new_leader else None, backfilled, encoded),
+                    new_leader.value(spec.metric) if new_leader else None, backfilled, encoded, notify),
         changes, _replace(info, status="changed"))
     status = "baseline" if head is None else "changed"
     logger.info("%s: stored snapshot #%d (%d rows, %d events)", spec.id, snap.id, len(rows), len(events))
@@ -139,9 +139,12 @@ def _guard(spec: BoardSpec, rows: Sequence[Row], previous: int | None, force: bo
 
 
 def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: datetime,
-            backfilled: bool) -> RunResult:
-    change = Change(ChangeKind.SOURCE_FAILED, None, None, f"{spec.title}: source failed: {error}")
-    _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled)
+            backfilled: bool, notify: bool = True) -> RunResult:
+    streak = ctx.store.consecutive_failures(spec.id) + 1
+    runs = f" ({streak} failed runs in a row)" if streak > 1 else ""
+    change = Change(ChangeKind.SOURCE_FAILED, None, None, f"{spec.title}: source failed{runs}: {error}",
+                    value=float(streak))
+    _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled, notify)
     logger.info("failed: %s", error)
     return RunResult(spec.id, "failed", error=error, events=(event,) if event else ())
 
@@ -162,6 +165,7 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
         raise TrackerError("run_source needs a fetcher")
     try:
         ctx.store.ensure_board(spec.id, spec.title, spec.url)
+        streak = ctx.store.consecutive_failures(spec.id)
         last = ctx.store.last_good_fetch(spec.id)
         use_validators = last is not None and last.parse_hash == spec.parse_hash
         started = datetime.now(UTC)
@@ -177,6 +181,12 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
             stale = check_stale(spec, ctx.store, started)
             if stale is not None:
                 result = replace(result, events=(*result.events, stale))
+        elif streak:
+            back = ctx.store.add_event(spec.id, Change(
+                ChangeKind.SOURCE_RECOVERED, None, None,
+                f"{spec.title}: source recovered after {streak} failed run{'s' if streak > 1 else ''}",
+                value=float(streak)), started)
+            result = replace(result, events=(*result.events, back))
         return result
     except TrackerError as exc:
         logger.warning("%s: %s", spec.id, exc)
@@ -215,13 +225,16 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
 
 
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,
-                 observed_at: datetime | None = None, force: bool = False) -> list[RunResult]:
-    """Ingest saved documents in the order given, each observed at `observed_at` or its modification time."""
+                 observed_at: datetime | None = None, force: bool = False, alert: bool = False) -> list[RunResult]:
+    """Ingest saved documents in the order given, each observed at `observed_at` or its modification time.
+
+    Their events are recorded but not alerted unless `alert` is true (backfills of history stay quiet).
+    """
     results = []
     for f in files:
         path = Path(f)
         page = read_file_url(str(path), 1 << 40)
         when = observed_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
         results.append(ingest(spec, Page(url=str(path), content=page.content, fetched_at=when), ctx,
-                              origin="import", observed_at=when, force=force))
+                              origin="import", observed_at=when, force=force, notify=alert))
     return results

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .diff import fmt
-from .models import BoardStatus, Change, Event
+from .models import BoardStatus, Change, Delivery, Event
 from .timeutil import iso, short
 from .views import Comparison, Standing
 
@@ -111,6 +111,23 @@ def standings(board: Any, snap: Any, rows: Sequence[Standing], style: str) -> st
             f"leader {snap.leader_model or '-'} ({fmt(snap.leader_value)})")
     text = table(["rank", "model", spec.metric, *others], body, markdown=style == "markdown")
     return (f"**{head}**\n\n{text}" if style == "markdown" else f"{head}\n{text}")
+
+
+def deliveries(items: Sequence[Delivery], events: dict[int, Event], style: str) -> str:
+    """`tracker alerts` output: each delivery with its event, target, state and last error."""
+    if style == "json":
+        return to_json([{"id": d.id, "event_id": d.event_id, "type": events[d.event_id].type.value
+                         if d.event_id in events else None, "board": events[d.event_id].board
+                         if d.event_id in events else None, "target": d.target, "status": d.status,
+                         "attempts": d.attempts, "last_error": d.last_error or None,
+                         "next_attempt_at": iso(d.next_attempt_at) if d.status == "pending" else None,
+                         "sent_at": iso(d.sent_at)} for d in items])
+    if not items:
+        return "no alerts"
+    rows = [[str(d.id), d.status, str(d.attempts), d.target[:40],
+             (events[d.event_id].message if d.event_id in events else f"event #{d.event_id}")[:70],
+             (d.last_error or "")[:60]] for d in items]
+    return table(["id", "status", "tries", "target", "event", "last error"], rows)
 
 
 def status_dict(s: BoardStatus) -> dict[str, Any]:

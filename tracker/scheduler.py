@@ -15,7 +15,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from .alerts import dispatch
 from .config import BoardSpec, ScheduleSettings, Settings
+from .errors import TrackerError
 from .models import BoardStatus
 from .pipeline import Context, RunResult, run_all, run_source
 from .store import Store
@@ -82,7 +84,8 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     overdue = {s.id for s in due(settings, ctx.store, now)}
     for spec in settings.boards:
         kwargs = {"next_run_time": now} if spec.id in overdue else {}
-        scheduler.add_job(_job, trigger(spec, sched), args=(spec, ctx), id=spec.id, name=spec.id, **kwargs)
+        scheduler.add_job(_job, trigger(spec, sched), args=(settings, spec, ctx), id=spec.id, name=spec.id,
+                          **kwargs)
     logger.info("scheduling %d board(s); %d due now", len(settings.boards), len(overdue))
     if install_signals:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -97,8 +100,15 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     logger.info("scheduler stopped")
 
 
-def _job(spec: BoardSpec, ctx: Context) -> None:
+def _job(settings: Settings, spec: BoardSpec, ctx: Context) -> None:
     result = run_source(spec, ctx)
     log = logger.warning if result.failed else logger.info
     log("%s", result.summary())
+    try:
+        sent = dispatch(settings, ctx.store)
+    except TrackerError as exc:
+        logger.error("alerts: %s", exc)
+        return
+    if sent.summary():
+        logger.info("%s", sent.summary())
 

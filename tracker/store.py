@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, func, insert, select, text
+from sqlalchemy import Table, create_engine, event, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from ._codec import Encoded, pack_rows, unpack_rows
-from ._lock import file_lock
+from ._lock import store_lock
+from ._outbox import Outbox
 from ._schema import Base, BoardRow, EventRow, FetchRow, SnapshotRow
 from .diff import Record
-from .errors import LockedError, StoreError
+from .errors import StoreError
 from .models import BoardStatus, Change, ChangeKind, Event, Fetch, Row, Snapshot
 
 logger = logging.getLogger(__name__)
-LOCK_KEY = 0x7472616B  # "trak": the PostgreSQL advisory-lock key of a tracker store
 
 
 @dataclass(frozen=True)
@@ -42,6 +40,7 @@ class NewSnapshot:
     leader_value: float | None
     backfilled: bool = False
     encoded: Encoded | None = None
+    notify: bool = True
 
 
 @dataclass(frozen=True)
@@ -89,6 +88,7 @@ class Store:
             raise StoreError(f"cannot open the database {self.safe_url}: {exc}; check [storage] url or "
                              f"TRACKER_DATABASE_URL") from exc
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox = Outbox(self._session, self.safe_url)
 
     @property
     def safe_url(self) -> str:
@@ -110,30 +110,7 @@ class Store:
 
         Waits up to `wait` seconds for another holder, then raises LockedError naming it.
         """
-        db = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and db and db != ":memory:":
-            with file_lock(Path(db + ".lock"), wait, holder, self.safe_url):
-                yield
-        elif self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT set_config('application_name', :h, false)"), {"h": holder})
-                deadline = time.monotonic() + wait
-                while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
-                    if time.monotonic() >= deadline:
-                        who = conn.execute(text(
-                            "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                            "WHERE l.locktype = 'advisory' AND l.objid = :k AND l.granted LIMIT 1"),
-                            {"k": LOCK_KEY}).first()
-                        name = f"tracker process {who[0]} ({who[1]})" if who else "another tracker process"
-                        raise LockedError(f"{name} is using {self.safe_url} (waited {wait:g}s); "
-                                          f"try again later, or raise [storage] lock_wait")
-                    time.sleep(0.2)
-                try:
-                    yield
-                finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                    conn.commit()
-        else:
+        with store_lock(self.engine, self.safe_url, wait, holder):
             yield
 
     def _run(self, what: str, fn: Any) -> Any:
@@ -171,14 +148,15 @@ class Store:
             f = self._fetch_row(snap.board, fetch, row.id)
             s.add(f)
             s.flush()
-            events = [self._event_row(snap.board, c, snap.observed_at, row.id, f.id, snap.backfilled)
+            events = [self._event_row(snap.board, c, snap.observed_at, row.id, f.id, snap.backfilled, snap.notify)
                       for c in changes]
             return _snapshot(row, snap.rows), self._insert_events(s, events)
         result: tuple[Snapshot, list[Event]] = self._run(f"saving a snapshot of {snap.board}", fn)
         return result
 
     def record_fetch(self, board: str, fetch: FetchInfo, failure: Change | None = None,
-                     observed_at: datetime | None = None, backfilled: bool = False) -> tuple[Fetch, Event | None]:
+                     observed_at: datetime | None = None, backfilled: bool = False,
+                     notify: bool = True) -> tuple[Fetch, Event | None]:
         """Record a fetch that stored no snapshot; a failure also gets its source_failed event."""
         def fn(s: Session) -> tuple[Fetch, Event | None]:
             f = self._fetch_row(board, fetch, None)
@@ -186,16 +164,17 @@ class Store:
             s.flush()
             ev = None
             if failure is not None:
-                row = self._event_row(board, failure, observed_at or fetch.started_at, None, f.id, backfilled)
+                row = self._event_row(board, failure, observed_at or fetch.started_at, None, f.id, backfilled,
+                                      notify)
                 ev = self._insert_events(s, [row])[0]
             return _fetch(f), ev
         result: tuple[Fetch, Event | None] = self._run(f"recording a fetch of {board}", fn)
         return result
 
-    def add_event(self, board: str, change: Change, observed_at: datetime) -> Event:
+    def add_event(self, board: str, change: Change, observed_at: datetime, notify: bool = True) -> Event:
         """Store an event that belongs to no snapshot (source health)."""
         def fn(s: Session) -> Event:
-            return self._insert_events(s, [self._event_row(board, change, observed_at, None, None, False)])[0]
+            return self._insert_events(s, [self._event_row(board, change, observed_at, None, None, False, notify)])[0]
         result: Event = self._run(f"recording an event of {board}", fn)
         return result
 
@@ -220,11 +199,11 @@ class Store:
 
     @staticmethod
     def _event_row(board: str, c: Change, observed_at: datetime, snapshot_id: int | None, fetch_id: int | None,
-                   backfilled: bool) -> dict[str, Any]:
+                   backfilled: bool, notify: bool = True) -> dict[str, Any]:
         return {"board_id": board, "type": c.kind.value, "observed_at": observed_at, "snapshot_id": snapshot_id,
                 "fetch_id": fetch_id, "model": c.model, "key": _dump_key(c.key), "metric": c.metric, "value": c.value,
                 "previous_model": c.previous_model, "previous_value": c.previous_value, "message": c.message,
-                "backfilled": backfilled}
+                "backfilled": backfilled, "notify": notify and not backfilled}
 
     # ---- reads --------------------------------------------------------------------------------------
 
@@ -301,9 +280,14 @@ class Store:
         return result
 
     def events(self, board: str | None = None, types: Sequence[str] = (), since: datetime | None = None,
-               snapshot_id: int | None = None, limit: int | None = None) -> list[Event]:
-        """Stored events, oldest first, filtered by board, types, observation time or snapshot."""
+               snapshot_id: int | None = None, limit: int | None = None, after_id: int | None = None,
+               notify_only: bool = False) -> list[Event]:
+        """Stored events, oldest first, filtered by board, types, observation time, snapshot or id."""
         q = select(EventRow)
+        if after_id is not None:
+            q = q.where(EventRow.id > after_id)
+        if notify_only:
+            q = q.where(EventRow.notify.is_(True))
         if board is not None:
             q = q.where(EventRow.board_id == board)
         if types:
@@ -394,11 +378,12 @@ def _event_from(event_id: int, d: dict[str, Any]) -> Event:
     return Event(id=event_id, type=ChangeKind(d["type"]), board=d["board_id"], observed_at=_aware(d["observed_at"])
                  or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=_key(d["key"]),
                  metric=d["metric"], value=d["value"], previous_model=d["previous_model"],
-                 previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]))
+                 previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]),
+                 notify=bool(d["notify"]))
 
 
 def _event(r: EventRow) -> Event:
     return Event(id=r.id, type=ChangeKind(r.type), board=r.board_id, observed_at=r.observed_at,
                  snapshot_id=r.snapshot_id, model=r.model, key=_key(r.key), metric=r.metric, value=r.value,
                  previous_model=r.previous_model, previous_value=r.previous_value, message=r.message,
-                 backfilled=bool(r.backfilled))
+                 backfilled=bool(r.backfilled), notify=bool(r.notify))

@@ -1,0 +1,104 @@
+"""Outbox persistence: deliveries of (event, rule, target) and small named state values (cursor, announced leader)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ._schema import DeliveryRow, StateRow
+from .errors import StoreError
+from .models import Delivery
+
+T = TypeVar("T")
+
+
+class Outbox:
+    """The store's outbox: every (event, rule, target) once, with its delivery state."""
+
+    def __init__(self, session: sessionmaker[Session], where: str) -> None:
+        self._session = session
+        self._where = where
+
+    def _run(self, what: str, fn: Callable[[Session], T]) -> T:
+        try:
+            with self._session.begin() as s:
+                return fn(s)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error while {what} ({self._where}): {exc}") from exc
+
+    def get(self, key: str) -> str | None:
+        """A named state value, or None."""
+        return self._run(f"reading {key}", lambda s: (r.value if (r := s.get(StateRow, key)) else None))
+
+    def add(self, rows: Sequence[dict[str, Any]], state: dict[str, str]) -> int:
+        """Insert deliveries not already there and set state values, in one transaction; returns how many."""
+        def fn(s: Session) -> int:
+            added = 0
+            for row in rows:
+                exists = s.scalar(select(DeliveryRow.id).where(
+                    DeliveryRow.event_id == row["event_id"], DeliveryRow.rule == row["rule"],
+                    DeliveryRow.target_key == row["target_key"]))
+                if exists is None:
+                    s.add(DeliveryRow(**row))
+                    added += 1
+            for key, value in state.items():
+                current = s.get(StateRow, key)
+                if current is None:
+                    s.add(StateRow(key=key, value=value))
+                else:
+                    current.value = value
+            return added
+        return self._run("queueing alerts", fn)
+
+    def list(self, status: str | None = None, statuses: Sequence[str] = (), due_by: datetime | None = None,
+             event_id: int | None = None) -> list[Delivery]:
+        """Deliveries, oldest first, filtered by status, due time or event."""
+        q = select(DeliveryRow)
+        if status is not None:
+            q = q.where(DeliveryRow.status == status)
+        if statuses:
+            q = q.where(DeliveryRow.status.in_(list(statuses)))
+        if due_by is not None:
+            q = q.where(DeliveryRow.next_attempt_at <= due_by)
+        if event_id is not None:
+            q = q.where(DeliveryRow.event_id == event_id)
+        return self._run("reading alerts", lambda s: [_delivery(r) for r in s.scalars(q.order_by(DeliveryRow.id))])
+
+    def set_status(self, ids: Sequence[int], status: str, *, error: str | None = None,
+                   next_attempt_at: datetime | None = None, count_attempt: bool = False) -> None:
+        """Move deliveries to a status (sent sets sent_at; a failed attempt counts and records the error)."""
+        if not ids:
+            return
+        values: dict[str, Any] = {"status": status}
+        if status == "sent":
+            values["sent_at"] = datetime.now(UTC)
+        if error is not None:
+            values["last_error"] = error
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        if count_attempt:
+            values["attempts"] = DeliveryRow.attempts + 1
+
+        def fn(s: Session) -> None:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id.in_(list(ids))).values(**values))
+        self._run("updating alerts", fn)
+
+    def requeue(self, now: datetime) -> int:
+        """Make dead and pending deliveries due now, with dead ones' attempts reset; returns how many."""
+        def fn(s: Session) -> int:
+            res = s.execute(update(DeliveryRow).where(DeliveryRow.status.in_(["dead", "pending"]))
+                            .values(status="pending", next_attempt_at=now,
+                                    attempts=0))
+            return int(getattr(res, "rowcount", 0) or 0)
+        return self._run("requeueing alerts", fn)
+
+
+def _delivery(r: DeliveryRow) -> Delivery:
+    return Delivery(id=r.id, event_id=r.event_id, rule=r.rule, target=r.target, target_key=r.target_key,
+                    status=r.status, attempts=r.attempts, last_error=r.last_error,
+                    next_attempt_at=r.next_attempt_at, created_at=r.created_at, sent_at=r.sent_at)
