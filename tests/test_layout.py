@@ -19,12 +19,14 @@ ALLOWED = {
     "fetch": {"models", "errors", "config"},
     "sources": {"models", "errors", "config", "sources"},
     "normalize": {"models", "errors", "config"},
-    "diff": {"models"},
+    "diff": {"models", "numbers"}, "numbers": set(),
+    "notify": {"models", "errors", "config", "numbers", "timeutil", "notify"},
     "store": {"models", "errors", "diff", "_schema", "_codec", "_lock", "_outbox"},
     "_codec": {"models"}, "_lock": {"errors"}, "_outbox": {"models", "errors", "_schema"},
 }
-THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "sqlalchemy": {"store", "_schema", "_lock", "_outbox"},
-                    "apscheduler": {"scheduler", "_checks"}, "click": {"cli"}, "jmespath": {"sources", "config"}}
+THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "apprise": {"notify"},
+                    "sqlalchemy": {"store", "_schema", "_lock", "_outbox"}, "apscheduler": {"scheduler", "_checks"},
+                    "click": {"cli"}, "jmespath": {"sources", "config"}}
 
 
 def modules() -> list[tuple[str, ast.Module]]:

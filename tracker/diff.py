@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .models import Change, ChangeKind, Row
+from .numbers import fmt
 
 
 @dataclass(frozen=True)
@@ -14,14 +15,6 @@ class Record:
 
     value: float
     model: str
-
-
-def fmt(value: float | None) -> str:
-    """A metric value for messages: no trailing zeros, '-' for none."""
-    if value is None:
-        return "-"
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
 
 
 def better(a: float, b: float, higher_is_better: bool) -> bool:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .diff import fmt
 from .models import BoardStatus, Change, Delivery, Event
+from .numbers import fmt
 from .timeutil import iso, short
 from .views import Comparison, Standing
 

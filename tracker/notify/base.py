@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..diff import fmt
 from ..models import ChangeKind, Event
+from ..numbers import fmt
 from ..timeutil import iso, short
 
 
