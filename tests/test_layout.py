@@ -26,7 +26,7 @@ ALLOWED = {
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "apprise": {"notify"},
                     "sqlalchemy": {"store", "_schema", "_lock", "_outbox"}, "apscheduler": {"scheduler", "_checks"},
-                    "click": {"cli"}, "jmespath": {"sources", "config"}}
+                    "click": {"cli", "cli_history"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
 
 
 def modules() -> list[tuple[str, ast.Module]]:

@@ -85,7 +85,8 @@ class FetchRow(Base):
     warnings: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
-    __table_args__ = (Index("ix_fetch_board", "board_id", "id"),)
+    ref: Mapped[str | None] = mapped_column(String(300))
+    __table_args__ = (Index("ix_fetch_board", "board_id", "id"), Index("ix_fetch_ref", "board_id", "ref"))
 
 
 class EventRow(Base):

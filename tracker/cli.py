@@ -342,3 +342,6 @@ def alerts_retry(app: App) -> None:
     with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker alerts retry"):
         result = alerts.retry(app.load(), ctx.store)
     click.echo(result.summary() or "alerts: nothing to send")
+
+
+from . import cli_history  # noqa: E402,F401 - registers backfill, history, plot, report and feed

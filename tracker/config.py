@@ -46,7 +46,7 @@ TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert")
 
 STORAGE_KEYS = ("url", "snapshots", "lock_wait")
 FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
-              "robots", "per_host_delay", "workers")
+              "robots", "per_host_delay", "workers", "wayback_url")
 SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
 BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
@@ -120,6 +120,7 @@ class FetchSettings:
     robots: bool = True
     per_host_delay: float = 1.0
     workers: int = 4
+    wayback_url: str = "https://web.archive.org"
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,8 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         robots=robots,
         per_host_delay=num(fetch_t, "per_host_delay", "[fetch]", 1.0, low=0.0),
         workers=int(num(fetch_t, "workers", "[fetch]", 4, low=1, high=64)),
+        wayback_url=_http_url(string(fetch_t, "wayback_url", "[fetch]", "https://web.archive.org"),
+                              "[fetch] wayback_url").rstrip("/"),
     )
     sched_t = table(data, "schedule")
     check_keys(sched_t, SCHEDULE_KEYS, "[schedule]")
@@ -244,6 +247,12 @@ def _resolve_db_url(url: str, base: Path) -> str:
         rest = url[len(prefix):]
         if rest and not rest.startswith(":memory:"):
             return prefix + str((base / rest).resolve())
+    return url
+
+
+def _http_url(url: str, where: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: must start with http:// or https:// (got {url!r})")
     return url
 
 

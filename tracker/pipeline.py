@@ -81,14 +81,14 @@ def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]
 
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
-           backfilled: bool = False, force: bool = False, notify: bool = True) -> RunResult:
+           backfilled: bool = False, force: bool = False, notify: bool = True, ref: str | None = None) -> RunResult:
     """Turn one fetched document into a stored snapshot and its events, or a recorded failure."""
     store = ctx.store
     store.ensure_board(spec.id, spec.title, spec.url)
     when = observed_at or page.fetched_at
     info = FetchInfo(started_at=when, status="unchanged", origin=origin, http_status=page.status,
                      bytes=len(page.content), duration=page.duration, etag=page.etag,
-                     last_modified=page.last_modified, parse_hash=spec.parse_hash)
+                     last_modified=page.last_modified, parse_hash=spec.parse_hash, ref=ref)
     if page.not_modified:
         store.record_fetch(spec.id, _replace(info, status="not_modified"))
         return RunResult(spec.id, "unchanged")

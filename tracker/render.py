@@ -146,3 +146,25 @@ def boards(items: Sequence[BoardStatus], style: str) -> str:
              short(s.next_due_at), str(s.consecutive_failures), (s.last_error or "")[:60]] for s in items]
     return table(["board", "snapshots", "last fetch", "last success", "last change", "next due", "failures",
                   "last error"], rows)
+
+
+def history(h: Any, style: str) -> str:
+    """`tracker history` output: the leader timeline and the record progression."""
+    if style == "json":
+        return to_json({
+            "board": h.board.id,
+            "leaders": [{"model": r.model, "key": list(r.key), "value": r.value, "since": iso(r.since),
+                         "until": iso(r.until)} for r in h.leaders],
+            "records": [{"value": r.value, "model": r.model, "when": iso(r.when), "margin": r.margin,
+                         "snapshot_id": r.snapshot_id} for r in h.records]})
+    md = style == "markdown"
+    leaders = table(["leader", h.board.metric, "since", "until"],
+                    [[r.model, fmt(r.value), short(r.since), short(r.until) if r.until else "now"] for r in h.leaders],
+                    markdown=md)
+    records = table(["record", "model", "when", "margin"],
+                    [[fmt(r.value), r.model, short(r.when), "-" if r.margin is None else f"+{fmt(r.margin)}"]
+                     for r in h.records], markdown=md)
+    title = f"{h.board.title} ({h.board.id})"
+    if md:
+        return f"## {title}\n\n### Leaders\n\n{leaders}\n\n### Records\n\n{records}"
+    return f"{title}\n\nLeaders\n{leaders}\n\nRecords\n{records}"

@@ -59,6 +59,7 @@ class FetchInfo:
     warnings: Sequence[str] = ()
     etag: str | None = None
     last_modified: str | None = None
+    ref: str | None = None
 
 
 def _key(text: str | None) -> tuple[str, ...] | None:
@@ -195,7 +196,7 @@ class Store:
                         http_status=f.http_status, bytes=f.bytes, duration=f.duration, error=f.error,
                         raw_sha=f.raw_sha, parse_hash=f.parse_hash, snapshot_id=snapshot_id,
                         warnings=json.dumps(list(f.warnings)) if f.warnings else None, etag=f.etag,
-                        last_modified=f.last_modified)
+                        last_modified=f.last_modified, ref=f.ref)
 
     @staticmethod
     def _event_row(board: str, c: Change, observed_at: datetime, snapshot_id: int | None, fetch_id: int | None,
@@ -316,7 +317,7 @@ class Store:
                            .order_by(FetchRow.id.desc()).limit(1)).first()
             change = s.scalar(select(func.max(SnapshotRow.observed_at)).where(SnapshotRow.board_id == board))
             failed_q = select(func.count()).select_from(FetchRow).where(
-                FetchRow.board_id == board, FetchRow.status == "failed")
+                FetchRow.board_id == board, FetchRow.status == "failed", FetchRow.origin == "run")
             if ok is not None:
                 failed_q = failed_q.where(FetchRow.id > ok.id)
             failures = s.scalar(failed_q) or 0
@@ -325,6 +326,14 @@ class Store:
                                last.started_at if last else None, ok.started_at if ok else None,
                                _aware(change), int(failures), last_error)
         result: BoardStatus = self._run(f"reading the status of {board}", fn)
+        return result
+
+    def refs(self, board: str, prefix: str) -> set[str]:
+        """The source references (e.g. archive captures, git commits) already fetched for a board."""
+        def fn(s: Session) -> set[str]:
+            q = select(FetchRow.ref).where(FetchRow.board_id == board, FetchRow.ref.startswith(prefix))
+            return {r for r in s.scalars(q) if r}
+        result: set[str] = self._run(f"reading fetches of {board}", fn)
         return result
 
     def first_fetch_at(self, board: str) -> datetime | None:
