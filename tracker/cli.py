@@ -269,7 +269,7 @@ def events(app: App, board: str | None, types: tuple[str, ...], since: str | Non
     with errors(app), app.context() as ctx:
         if board:
             app.load().board(board)
-        when: datetime | None = parse_when(since) if since else None
+        when: datetime | None = parse_when(since, start_of_day=True) if since else None
         items = ctx.store.events(board, types, when)
     click.echo(render.events(items, style))
 

@@ -43,8 +43,9 @@ def backfill(app: App, board: str, wayback: bool, repo: str | None, path: str | 
         s = app.load()
         spec = s.board(board)
         if wayback:
-            versions = backfill_mod.wayback_versions(s, spec, ctx, since=parse_when(since) if since else None,
-                                                     until=parse_when(until) if until else None, limit=limit)
+            start = parse_when(since, start_of_day=True) if since else None
+            versions = backfill_mod.wayback_versions(s, spec, ctx, since=start, limit=limit,
+                                                     until=parse_when(until) if until else None)
         else:
             versions = backfill_mod.git_versions(Path(repo or "."), path or "")
         bar: ProgressBar[int] = click.progressbar(length=len(versions), label=f"{board}: importing",
@@ -83,7 +84,7 @@ def plot(app: App, board: str, output: str, since: str | None) -> None:
     out = Path(output)
     with errors(app), app.context() as ctx:
         spec = app.load().board(board)
-        when = parse_when(since) if since else None
+        when = parse_when(since, start_of_day=True) if since else None
         latest = ctx.store.latest(spec.id)
         c = chart.sota_chart(board_history(ctx.store, spec, when), latest.rows if latest else (),
                              fmt_=out.suffix.lstrip(".").lower(), since=when,

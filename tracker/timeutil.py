@@ -21,10 +21,11 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
-def parse_when(text: str, now: datetime | None = None) -> datetime:
+def parse_when(text: str, now: datetime | None = None, *, start_of_day: bool = False) -> datetime:
     """A point in time from '2025-10-30', '2025-10-30T12:00', 'now', '7d' (7 days ago); naive means UTC.
 
-    A bare date means the end of that day, so '--as-of 2021-10-24' includes what was seen that day.
+    A bare date means the end of that day, so '--as-of 2021-10-24' includes what was seen that day
+    (or its start with `start_of_day`, for the lower bound of a range).
     """
     now = now or datetime.now(UTC)
     t = text.strip()
@@ -40,7 +41,7 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
         except (ValueError, OverflowError):
             raise ConfigError(f"cannot read {text!r} as a date or time; use e.g. 2025-10-30, "
                               f"2025-10-30T06:00Z, now, or an age like 7d") from None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) and not start_of_day:
         value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
