@@ -138,3 +138,18 @@ def test_env_config_and_formats(runner: CliRunner, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 0 and result.stdout.startswith("board ")
     result = runner.invoke(cli, ["formats"])
     assert [line.split()[0] for line in result.stdout.splitlines()] == ["csv", "html", "json", "pwc"]
+
+
+def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         write_config: Callable[..., Path]) -> None:
+    monkeypatch.setenv("LB_TOKEN", "tok-8f3a9c")
+    doc = tmp_path / "lb.csv"
+    doc.write_text("model,img_size,top1,top5\nA,224,80,90\n")
+    cfg = write_config(timm_board("https://example.org/lb.csv?token=${LB_TOKEN}"))
+    invoke(runner, cfg, "import", "imagenet-timm", str(doc))
+    outputs = [invoke(runner, cfg, *args) for args in (["boards", "--format", "json"], ["show", "imagenet-timm"],
+                                                        ["report", "imagenet-timm"], ["run"], ["-v", "run"])]
+    assert "token=***" in outputs[0][1]
+    for _, out, err in outputs:
+        assert "tok-8f3a9c" not in out + err

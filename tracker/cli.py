@@ -229,7 +229,7 @@ def diff(app: App, board: str | None, from_ref: str | None, to_ref: str | None, 
         specs = [s.board(board)] if board else list(s.boards)
         when = parse_when(since) if since else None
         result = [views.compare(ctx.store, spec, from_ref, to_ref or as_of, when) for spec in specs]
-    click.echo(render.comparisons(result, style))
+    click.echo(app.mask(render.comparisons(result, style)))
     if exit_code and any(c.changes for c in result):
         sys.exit(1)
 
@@ -251,7 +251,7 @@ def show(app: App, board: str, top: int | None, as_of: str | None, style: str) -
         if snap is None:
             raise TrackerError(f"{board}: no snapshots yet; run `tracker run {board}` first")
         rows = views.standings(spec, snap)
-    click.echo(render.standings(spec, snap, rows[:top] if top else rows, style))
+    click.echo(app.mask(render.standings(spec, snap, rows[:top] if top else rows, style)))
 
 
 @cli.command()
@@ -271,7 +271,7 @@ def events(app: App, board: str | None, types: tuple[str, ...], since: str | Non
             app.load().board(board)
         when: datetime | None = parse_when(since, start_of_day=True) if since else None
         items = ctx.store.events(board, types, when)
-    click.echo(render.events(items, style))
+    click.echo(app.mask(render.events(items, style)))
 
 
 @cli.command()
@@ -284,7 +284,7 @@ def boards(app: App, style: str) -> None:
     """
     with errors(app), app.context() as ctx:
         items = scheduler.health(app.load(), ctx.store)
-    click.echo(render.boards(items, style))
+    click.echo(app.mask(render.boards(items, style)))
 
 
 @cli.command()

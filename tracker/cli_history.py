@@ -67,7 +67,7 @@ def history(app: App, board: str, style: str) -> None:
     """
     with errors(app), app.context() as ctx:
         h = board_history(ctx.store, app.load().board(board))
-    click.echo(render.history(h, style))
+    click.echo(app.mask(render.history(h, style)))
 
 
 @cli.command()
@@ -121,6 +121,7 @@ def report_(app: App, board: str, top: int, style: str, as_of: str | None, outpu
             text = report.to_html(r, svg)
         else:
             text = report.markdown(r)
+        text = app.mask(text)
         if output:
             try:
                 Path(output).write_text(text, encoding="utf-8")
@@ -146,7 +147,7 @@ def feed(app: App, output: str | None, limit: int) -> None:
         events = [e for b in s.boards for e in ctx.store.events(
             b.id, [ChangeKind.LEADER_CHANGED.value, ChangeKind.NEW_SOTA.value])]
         events = sorted(events, key=lambda e: (e.observed_at, e.id))[-limit:]
-        data = report.atom_feed(s, events)
+        data = app.mask(report.atom_feed(s, events).decode()).encode()
         if output:
             try:
                 Path(output).write_bytes(data)
