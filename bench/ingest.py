@@ -127,10 +127,10 @@ def main() -> int:
     files = sorted(REAL.glob("*.csv"), key=lambda p: p.stat().st_size)
     if files:
         big, prev = files[-1].read_bytes(), files[-2].read_bytes()
-        bench(f"timm {files[-1].name} (largest)", {
+        bench(f"timm {files[-1].name} (largest; the changed import is {files[-2].name})", {
             "format": "csv", "metric": "top1", "metrics": ["top5"], "key": ["model", "img_size"],
             "fields": {"model": "model", "img_size": "img_size", "top1": "top1", "top5": "top5",
-                       "param_count": {"from": "param_count", "type": "number"}}}, prev, big,
+                       "param_count": {"from": "param_count", "type": "number"}}}, big, prev,
               lambda: list(csv.reader(io.StringIO(big.decode()))), "csv.reader", args.repeat)
     return 0
 
