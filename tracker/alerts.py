@@ -13,7 +13,6 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -225,4 +224,4 @@ def check(settings: Settings) -> None:
     notify.check_targets([t for r in settings.alerts for t in r.notify])
 
 
-__all__: Sequence[str] = ["DispatchResult", "check", "deliveries", "dispatch", "retry", "send_test"]
+__all__ = ["DispatchResult", "check", "deliveries", "dispatch", "retry", "send_test"]

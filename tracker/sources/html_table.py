@@ -22,6 +22,8 @@ def cell_text(cell: Element) -> str:
     """All text inside a cell (cheap for the common cell without markup)."""
     if len(cell) == 0:
         return str(cell.text or "")
+    for br in cell.iter("br"):  # a line break separates words
+        br.tail = " " + (br.tail or "")
     return "".join(str(t) for t in cell.itertext())
 
 
