@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -106,7 +107,7 @@ def test_wayback_backfill_matches_imports_and_is_idempotent(runner: CliRunner, w
     other = tmp_path / "other"
     other.mkdir()
     cfg2 = other / "config.toml"
-    cfg2.write_text(cfg.read_text().replace(store.url.split("///")[-1], str(other / "t.db")))
+    cfg2.write_text(re.sub(r'(?m)^url = ".*"$', f'url = "sqlite:///{other / "t.db"}"', cfg.read_text(), count=1))
     for v in versions("timm-imagenet"):
         tracker(runner, cfg2, "import", "imagenet-timm", str(REAL / "timm-imagenet" / v["file"]),
                 "--observed-at", v["committer_date"])
