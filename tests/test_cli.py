@@ -108,6 +108,9 @@ def test_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path,
                                   fields={"model": "m", "s": "s"}))
     code, _, err = invoke(runner, cfg, "run")
     assert code == 2 and "unknown format 'xml' (allowed: csv, html, json, pwc)" in err
+    cfg = write_config()
+    code, _, err = invoke(runner, cfg, "run")
+    assert code == 2 and "no boards in" in err and "add a [[board]] table" in err
     cfg = write_config(timm_board())
     code, _, err = invoke(runner, cfg, "show", "nope")
     assert code == 2 and "unknown board 'nope' (configured boards: imagenet-timm)" in err

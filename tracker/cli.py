@@ -148,6 +148,8 @@ def run(app: App, boards: tuple[str, ...], due: bool) -> None:
         s = app.load()
         if due and boards:
             raise TrackerError("give board names or --due, not both")
+        if not s.boards:
+            raise TrackerError(f"no boards in {s.path}; add a [[board]] table (see the README, 'Configuration')")
         results = scheduler.run_due(s, ctx) if due else pipeline.run_all(s, ctx, boards)
         for r in results:
             click.echo(app.mask(r.summary()))
