@@ -308,6 +308,8 @@ class Store:
 
     def status(self, board: str, title: str, url: str) -> BoardStatus:
         """Counters and health of one board."""
+        failures = self.consecutive_failures(board)
+
         def fn(s: Session) -> BoardStatus:
             n_snap = s.scalar(select(func.count()).select_from(SnapshotRow).where(SnapshotRow.board_id == board))
             n_fetch = s.scalar(select(func.count()).select_from(FetchRow).where(FetchRow.board_id == board))
@@ -316,15 +318,10 @@ class Store:
             ok = s.scalars(select(FetchRow).where(FetchRow.board_id == board, FetchRow.status != "failed")
                            .order_by(FetchRow.id.desc()).limit(1)).first()
             change = s.scalar(select(func.max(SnapshotRow.observed_at)).where(SnapshotRow.board_id == board))
-            failed_q = select(func.count()).select_from(FetchRow).where(
-                FetchRow.board_id == board, FetchRow.status == "failed", FetchRow.origin == "run")
-            if ok is not None:
-                failed_q = failed_q.where(FetchRow.id > ok.id)
-            failures = s.scalar(failed_q) or 0
             last_error = last.error if last is not None and last.status == "failed" else None
             return BoardStatus(board, title, url, int(n_snap or 0), int(n_fetch or 0),
                                last.started_at if last else None, ok.started_at if ok else None,
-                               _aware(change), int(failures), last_error)
+                               _aware(change), failures, last_error)
         result: BoardStatus = self._run(f"reading the status of {board}", fn)
         return result
 
@@ -351,8 +348,14 @@ class Store:
         return result
 
     def consecutive_failures(self, board: str) -> int:
-        """How many fetches of the board failed since its last good one."""
-        return self.status(board, board, "").consecutive_failures
+        """How many `tracker run` fetches of the board failed since its last good fetch."""
+        def fn(s: Session) -> int:
+            ok = s.scalar(select(func.max(FetchRow.id)).where(FetchRow.board_id == board, FetchRow.status != "failed"))
+            q = select(func.count()).select_from(FetchRow).where(
+                FetchRow.board_id == board, FetchRow.status == "failed", FetchRow.origin == "run")
+            return int(s.scalar(q.where(FetchRow.id > ok) if ok is not None else q) or 0)
+        result: int = self._run(f"reading fetches of {board}", fn)
+        return result
 
 
 def _aware(value: datetime | None) -> datetime | None:
