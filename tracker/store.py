@@ -359,9 +359,7 @@ class Store:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
