@@ -14,7 +14,7 @@ STAGES = {"fetch", "sources", "normalize", "store", "diff", "notify"}
 # who may import whom (first dotted part of the module inside the package)
 ALLOWED = {
     "models": set(), "errors": set(), "timeutil": {"errors"}, "archive": {"errors"},
-    "config": {"errors", "_checks", "_config_alerts"}, "_checks": {"errors"}, "_schema": set(),
+    "config": {"errors", "_checks", "_config_alerts"}, "_checks": {"errors", "timeutil"}, "_schema": set(),
     "_config_alerts": {"errors", "_checks", "models"},
     "fetch": {"models", "errors", "config"},
     "sources": {"models", "errors", "config", "sources"},

@@ -11,6 +11,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from .errors import ConfigError
+from .timeutil import DURATION, parse_duration
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -112,11 +113,10 @@ def regex(pattern: Any, where: str) -> re.Pattern[str]:
 
 
 def duration(raw: Any, where: str) -> timedelta:
-    """A duration like '30m', '6h', '2d', '1w' or '2s'."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*", raw) if isinstance(raw, str) else None
-    if m is None:
+    """A duration like '30m', '6h', '2d', '1w' or '2s' (the same reading as `timeutil.parse_duration`)."""
+    if not isinstance(raw, str) or not DURATION.match(raw):
         raise ConfigError(f"{where}: {raw!r} is not a duration; write a number and a unit: 30m, 6h, 2d, 1w, 2s")
-    value = timedelta(seconds=float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)])
+    value = parse_duration(raw)
     if value.total_seconds() <= 0:
         raise ConfigError(f"{where}: must be longer than zero")
     return value

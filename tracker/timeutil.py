@@ -9,13 +9,13 @@ from dateutil import parser as dateparser
 
 from .errors import ConfigError
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*(?:ago)?\s*$", re.I)
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*(?:ago)?\s*$", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str) -> timedelta:
     """'30m', '6h', '2d', '1w', '2s' -> timedelta; ConfigError otherwise."""
-    m = _RELATIVE.match(text)
+    m = DURATION.match(text)
     if not m:
         raise ConfigError(f"{text!r} is not a duration; write a number and a unit, e.g. 30m, 6h, 2d, 1w")
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2).lower()])
@@ -31,7 +31,7 @@ def parse_when(text: str, now: datetime | None = None, *, start_of_day: bool = F
     t = text.strip()
     if t.lower() == "now":
         return now
-    if _RELATIVE.match(t):
+    if DURATION.match(t):
         return now - parse_duration(t)
     try:
         value = dateparser.isoparse(t)
