@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import jmespath.exceptions
 
 from . import __version__
 from ._checks import (
+    ENV_REF,
     check_keys,
     cron,
     cron_interval,
@@ -44,9 +46,9 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert")
 
-STORAGE_KEYS = ("url", "snapshots", "lock_wait")
+STORAGE_KEYS = ("url", "snapshots", "lock_wait", "keep_failed")
 FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
-              "robots", "per_host_delay", "workers", "wayback_url")
+              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private")
 SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
 BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
@@ -72,7 +74,7 @@ class BoardSpec:
 
     id: str
     title: str
-    url: str
+    url: str  # as written in the config: ${VAR} references stay unexpanded (shown, stored, alerted)
     format: str
     metric: str
     fields: tuple[FieldSpec, ...]
@@ -92,6 +94,20 @@ class BoardSpec:
     every: timedelta | None = None
     interval: timedelta = timedelta(days=1)
     stale_after: timedelta = timedelta(days=3)
+    fetch_url: str = ""  # `url` with ${VAR} expanded: only ever handed to the fetcher
+    secrets: tuple[tuple[str, str], ...] = ()  # (value, "${NAME}") of every ${VAR} in `url`
+
+    def __post_init__(self) -> None:
+        if not self.fetch_url:
+            object.__setattr__(self, "fetch_url", self.url)
+
+    def mask(self, text: str) -> str:
+        """Text with this board's secret values (and its expanded URL) shown as written: `${NAME}`."""
+        if self.fetch_url != self.url:
+            text = text.replace(self.fetch_url, self.url)
+        for value, name in self.secrets:
+            text = text.replace(value, name)
+        return text
 
     def field(self, name: str) -> FieldSpec:
         """The FieldSpec called `name`."""
@@ -121,6 +137,8 @@ class FetchSettings:
     per_host_delay: float = 1.0
     workers: int = 4
     wayback_url: str = "https://web.archive.org"
+    deadline: float = 120.0  # seconds for a whole document: redirects, retries and every read included
+    allow_private: bool = False  # follow redirects from public hosts to loopback/private/link-local addresses
 
 
 @dataclass(frozen=True)
@@ -146,6 +164,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     lock_wait: float = 10.0
     alerts: tuple[AlertSpec, ...] = ()
+    keep_failed: int = 20  # raw documents of failed fetches kept per board by `tracker prune`
 
     def board(self, board_id: str) -> BoardSpec:
         """The board called `board_id`, or a ConfigError listing the known ones."""
@@ -185,6 +204,9 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Settings:
     """Validate a decoded config mapping; relative paths resolve against `base`."""
     secrets: set[str] = set()
+    raw_boards = data.get("board")
+    written = [b.get("url") if isinstance(b, Mapping) else None for b in raw_boards] \
+        if isinstance(raw_boards, list) else []
     data = expand(data, "", secrets)
     check_keys(data, TOP_KEYS, "config")
     storage = table(data, "storage")
@@ -193,9 +215,7 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
     snapshots = base / string(storage, "snapshots", "[storage]", "snapshots")
     fetch_t = table(data, "fetch")
     check_keys(fetch_t, FETCH_KEYS, "[fetch]")
-    robots = fetch_t.get("robots", True)
-    if not isinstance(robots, bool):
-        raise ConfigError("[fetch]: 'robots' must be true or false")
+    robots, allow_private = (_flag(fetch_t, k, "[fetch]", d) for k, d in (("robots", True), ("allow_private", False)))
     fetch = FetchSettings(
         user_agent=string(fetch_t, "user_agent", "[fetch]", DEFAULT_USER_AGENT),
         timeout=num(fetch_t, "timeout", "[fetch]", 30.0, low=0.1),
@@ -209,6 +229,8 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         workers=int(num(fetch_t, "workers", "[fetch]", 4, low=1, high=64)),
         wayback_url=_http_url(string(fetch_t, "wayback_url", "[fetch]", "https://web.archive.org"),
                               "[fetch] wayback_url").rstrip("/"),
+        deadline=num(fetch_t, "deadline", "[fetch]", 120.0, low=1.0),
+        allow_private=allow_private,
     )
     sched_t = table(data, "schedule")
     check_keys(sched_t, SCHEDULE_KEYS, "[schedule]")
@@ -227,7 +249,8 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
     boards_raw = data.get("board", [])
     if not isinstance(boards_raw, list):
         raise ConfigError("config: 'board' must be an array of tables: write [[board]], not [board]")
-    boards = tuple(_board(b, i, base, schedule) for i, b in enumerate(boards_raw))
+    boards = tuple(_with_written_url(_board(b, i, base, schedule), written[i] if i < len(written) else None, base)
+                   for i, b in enumerate(boards_raw))
     seen: set[str] = set()
     for b in boards:
         if b.id in seen:
@@ -238,7 +261,15 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         raise ConfigError("config: 'alert' must be an array of tables: write [[alert]], not [alert]")
     alerts = tuple(alert(a, i) for i, a in enumerate(alerts_raw))
     return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
-                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts)
+                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts,
+                    int(num(storage, "keep_failed", "[storage]", 20, low=0, high=1_000_000)))
+
+
+def _flag(t: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    value = t.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: '{key}' must be true or false")
+    return value
 
 
 def _resolve_db_url(url: str, base: Path) -> str:
@@ -248,6 +279,15 @@ def _resolve_db_url(url: str, base: Path) -> str:
         if rest and not rest.startswith(":memory:"):
             return prefix + str((base / rest).resolve())
     return url
+
+
+def _with_written_url(spec: BoardSpec, written: Any, base: Path) -> BoardSpec:
+    """Keep the board's url as written (${VAR} unexpanded) for display and storage; fetch the expanded one."""
+    if not isinstance(written, str) or not ENV_REF.search(written):
+        return spec
+    pairs = tuple((os.environ[m.group(1)], m.group(0)) for m in ENV_REF.finditer(written) if os.environ.get(m.group(1)))
+    shown = _resolve_url(written, f"board {spec.id!r}", base)
+    return replace(spec, url=shown, fetch_url=spec.url, secrets=tuple(sorted(set(pairs), key=lambda p: -len(p[0]))))
 
 
 def _http_url(url: str, where: str) -> str:
@@ -346,8 +386,14 @@ def _board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = No
         raise ConfigError(f"{w}: 'dataset' applies to format 'pwc' only")
     exclude = tuple(regex(p, f"{w}.exclude") for p in str_list(raw, "exclude", w, ()))
     encoding = raw.get("encoding")
-    if encoding is not None and not isinstance(encoding, str):
-        raise ConfigError(f"{w}: 'encoding' must be a string such as \"utf-8\"")
+    if encoding is not None:
+        if not isinstance(encoding, str):
+            raise ConfigError(f"{w}: 'encoding' must be a string such as \"utf-8\"")
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise ConfigError(f"{w}: unknown encoding {encoding!r}; use a Python codec name such as \"utf-8\", "
+                              f"\"latin-1\" or \"cp1252\"") from None
     sched = sched or ScheduleSettings()
     crontab = raw.get("schedule")
     every = duration(raw["every"], f"{w}.every") if "every" in raw else None

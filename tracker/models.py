@@ -35,6 +35,7 @@ class Page:
     last_modified: str | None = None
     duration: float = 0.0
     not_modified: bool = False
+    hint_encoding: str | None = None  # the encoding the board's last good document used (tried after UTF-8)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ class Fetch:
     last_modified: str | None = None
     parse_hash: str | None = None
     origin: str = "run"
+    encoding: str | None = None  # the text encoding the document was decoded with
 
 
 @dataclass(frozen=True)

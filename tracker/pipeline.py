@@ -170,7 +170,7 @@ def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
         use_validators = last is not None and last.parse_hash == spec.parse_hash
         started = datetime.now(UTC)
         try:
-            page = ctx.fetcher.fetch(spec.url, etag=last.etag if last and use_validators else None,
+            page = ctx.fetcher.fetch(spec.fetch_url, etag=last.etag if last and use_validators else None,
                                      last_modified=last.last_modified if last and use_validators else None)
         except FetchError as exc:
             info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
