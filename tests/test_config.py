@@ -80,7 +80,11 @@ def test_env_overrides_and_expansion(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BOARD_HOST", "example.net")
     s = config.parse({"board": [{**BASE, "url": "https://${BOARD_HOST}/x.csv"}]}, base=Path("/"))
     assert s.storage_url == "sqlite:////tmp/other.db"
-    assert s.boards[0].url == "https://example.net/x.csv"
+    b = s.boards[0]
+    assert b.fetch_url == "https://example.net/x.csv"
+    assert b.url == "https://${BOARD_HOST}/x.csv"  # kept as written: shown and stored without the value
+    assert b.mask("GET https://example.net/x.csv failed on example.net") == \
+        "GET https://${BOARD_HOST}/x.csv failed on ${BOARD_HOST}"
     assert "example.net" in s.secrets
 
 
