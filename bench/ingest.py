@@ -20,12 +20,11 @@ from pathlib import Path
 import lxml.html
 
 from tracker import config
-from tracker.archive import Archive
 from tracker.models import Page
 from tracker.normalize import normalize
 from tracker.pipeline import Context, ingest
 from tracker.sources import FORMATS
-from tracker.store import Store
+from tracker.store import Archive, Store
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "real" / "timm-imagenet"
 

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from tracker.archive import Archive
 from tracker.pipeline import Context
-from tracker.store import Store
+from tracker.store import Archive, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "fixtures" / "real"
@@ -150,7 +149,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def _reset(url: str) -> None:
     from sqlalchemy import create_engine
 
-    from tracker._schema import Base
+    from tracker.store.schema import Base
 
     engine = create_engine(url)
     Base.metadata.drop_all(engine)

@@ -123,8 +123,9 @@ def test_dead_after_max_attempts_and_retry(runner: CliRunner, server: LocalServe
 def test_crash_before_sending_delivers_on_next_run(runner: CliRunner, server: LocalServer, store: Store,
                                                    write_config: Callable[..., Path], board: Callable[..., str],
                                                    tmp_path: Path) -> None:
+    from tracker.store import Archive
+
     from tracker import config
-    from tracker.archive import Archive
     from tracker.fetch import HttpFetcher
     from tracker.pipeline import Context, run_all
 

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from tracker import config
-from tracker.archive import Archive
 from tracker.config import FetchSettings
 from tracker.errors import FetchError
 from tracker.fetch import HttpFetcher
 from tracker.pipeline import Context, run_all, run_source
-from tracker.store import Store
+from tracker.store import Archive, Store
 
 from .conftest import LocalServer, Response
 

@@ -13,19 +13,17 @@ PKG = Path(__file__).resolve().parent.parent / "tracker"
 STAGES = {"fetch", "sources", "normalize", "store", "diff", "notify"}
 # who may import whom (first dotted part of the module inside the package)
 ALLOWED = {
-    "models": set(), "errors": set(), "timeutil": {"errors"}, "archive": {"errors"},
-    "config": {"errors", "_checks", "_config_alerts"}, "_checks": {"errors", "timeutil"}, "_schema": set(),
-    "_config_alerts": {"errors", "_checks", "models"},
+    "models": set(), "errors": set(), "timeutil": {"errors"},
+    "config": {"errors", "models", "timeutil"},
     "fetch": {"models", "errors", "config"},
     "sources": {"models", "errors", "config", "sources"},
     "normalize": {"models", "errors", "config"},
     "diff": {"models", "numbers"}, "numbers": set(),
     "notify": {"models", "errors", "config", "numbers", "timeutil", "notify"},
-    "store": {"models", "errors", "diff", "_schema", "_codec", "_lock", "_outbox"},
-    "_codec": {"models"}, "_lock": {"errors"}, "_outbox": {"models", "errors", "_schema"},
+    "store": {"models", "errors", "diff"},
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "apprise": {"notify"},
-                    "sqlalchemy": {"store", "_schema", "_lock", "_outbox"}, "apscheduler": {"scheduler", "_checks"},
+                    "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "config"},
                     "click": {"cli", "cli_history"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
 
 

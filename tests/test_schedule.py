@@ -16,13 +16,12 @@ from pathlib import Path
 import pytest
 
 from tracker import config
-from tracker.archive import Archive
 from tracker.config import FetchSettings
 from tracker.errors import LockedError
 from tracker.fetch import HttpFetcher
 from tracker.pipeline import Context, run_source
 from tracker.scheduler import due, next_due
-from tracker.store import Store
+from tracker.store import Archive, Store
 
 from .conftest import LocalServer, Response, board_toml
 

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker._codec import pack_rows, unpack_rows
 from tracker.errors import StoreError
 from tracker.models import Change, ChangeKind, Row
-from tracker.store import FetchInfo, NewSnapshot, Store
+from tracker.store import FetchInfo, NewSnapshot, Store, pack_rows, unpack_rows
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -12,13 +12,12 @@ from datetime import datetime
 import click
 
 from . import __version__, alerts, config, pipeline, render, scheduler, views
-from .archive import Archive
 from .config import Settings
 from .errors import LockedError, TrackerError
 from .fetch import HttpFetcher
 from .models import ChangeKind
 from .sources import FORMATS
-from .store import Store
+from .store import Archive, Store
 from .timeutil import parse_when
 
 logger = logging.getLogger("tracker")

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._codec import Encoded, encode_rows
-from .archive import Archive, sha256
 from .config import BoardSpec, Settings
 from .diff import diff, leader
 from .errors import FetchError, ParseError, TrackerError
@@ -20,7 +18,7 @@ from .fetch import Fetcher, read_file_url
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
 from .sources import FORMATS
-from .store import FetchInfo, NewSnapshot, Store
+from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, sha256
 
 logger = logging.getLogger(__name__)
 

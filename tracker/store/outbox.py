@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ._schema import DeliveryRow, StateRow
-from .errors import StoreError
-from .models import Delivery
+from ..errors import StoreError
+from ..models import Delivery
+from .schema import DeliveryRow, StateRow
 
 T = TypeVar("T")
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._checks import check_keys, num, str_list
-from .errors import ConfigError
-from .models import ChangeKind
+from ..errors import ConfigError
+from ..models import ChangeKind
+from .checks import check_keys, num, str_list
 
 ALERT_KEYS = ("on", "boards", "notify", "digest", "secret", "min_margin", "confirm", "failures", "max_attempts",
               "backoff")

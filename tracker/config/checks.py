@@ -10,8 +10,8 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from .errors import ConfigError
-from .timeutil import DURATION, parse_duration
+from ..errors import ConfigError
+from ..timeutil import DURATION, parse_duration
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

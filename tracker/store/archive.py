@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import StoreError
+from ..errors import StoreError
 
 logger = logging.getLogger(__name__)
 

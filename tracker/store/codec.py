@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .models import Row
+from ..models import Row
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from .errors import LockedError, StoreError
+from ..errors import LockedError, StoreError
 
 LOCK_KEY = 0x7472616B  # "trak": the PostgreSQL advisory-lock key of a tracker store
 

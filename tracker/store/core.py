@@ -16,13 +16,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from ._codec import Encoded, pack_rows, unpack_rows
-from ._lock import store_lock
-from ._outbox import Outbox
-from ._schema import Base, BoardRow, EventRow, FetchRow, SnapshotRow
-from .diff import Record
-from .errors import StoreError
-from .models import BoardStatus, Change, ChangeKind, Event, Fetch, Row, Snapshot
+from ..diff import Record
+from ..errors import StoreError
+from ..models import BoardStatus, Change, ChangeKind, Event, Fetch, Row, Snapshot
+from .codec import Encoded, pack_rows, unpack_rows
+from .lock import store_lock
+from .outbox import Outbox
+from .schema import Base, BoardRow, EventRow, FetchRow, SnapshotRow
 
 logger = logging.getLogger(__name__)
 

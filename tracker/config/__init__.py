@@ -1,0 +1,149 @@
+"""Load config.toml into frozen Settings; every default and every validation lives in this folder.
+
+    specs.py   the frozen Settings/BoardSpec/FetchSettings/... and the allowed keys
+    board.py   one [[board]] table -> BoardSpec
+    alerts.py  one [[alert]] table -> AlertSpec, and masking of target URLs
+    checks.py  value checks: types, ranges, regexes, durations, cron, ${VAR} expansion
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import ConfigError
+from .alerts import AlertSpec, alert, mask_url
+from .board import board, with_written_url
+from .checks import check_keys, cron, expand, num, string, table
+from .specs import (
+    DEFAULT_USER_AGENT,
+    FETCH_KEYS,
+    SCHEDULE_KEYS,
+    STORAGE_KEYS,
+    TOP_KEYS,
+    BoardSpec,
+    FetchSettings,
+    FieldSpec,
+    ScheduleSettings,
+    Settings,
+)
+
+__all__ = ["AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings", "Settings", "config_path",
+           "load", "mask_url", "parse"]
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """The config file to use: --config, else $TRACKER_CONFIG, else ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("TRACKER_CONFIG")
+    return Path(env) if env else Path("config.toml")
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a config file; raise ConfigError naming the key and the fix."""
+    p = config_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {p} not found; pass --config PATH, set TRACKER_CONFIG, or create ./config.toml"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    return parse(data, base=p.resolve().parent, path=p)
+
+
+def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Settings:
+    """Validate a decoded config mapping; relative paths resolve against `base`."""
+    secrets: set[str] = set()
+    raw_boards = data.get("board")
+    written = [b.get("url") if isinstance(b, Mapping) else None for b in raw_boards] \
+        if isinstance(raw_boards, list) else []
+    data = expand(data, "", secrets)
+    check_keys(data, TOP_KEYS, "config")
+    storage = table(data, "storage")
+    check_keys(storage, STORAGE_KEYS, "[storage]")
+    url = os.environ.get("TRACKER_DATABASE_URL") or string(storage, "url", "[storage]", "sqlite:///tracker.db")
+    snapshots = base / string(storage, "snapshots", "[storage]", "snapshots")
+    fetch_t = table(data, "fetch")
+    check_keys(fetch_t, FETCH_KEYS, "[fetch]")
+    robots, allow_private = (_flag(fetch_t, k, "[fetch]", d) for k, d in (("robots", True), ("allow_private", False)))
+    fetch = FetchSettings(
+        user_agent=string(fetch_t, "user_agent", "[fetch]", DEFAULT_USER_AGENT),
+        timeout=num(fetch_t, "timeout", "[fetch]", 30.0, low=0.1),
+        connect_timeout=num(fetch_t, "connect_timeout", "[fetch]", 10.0, low=0.1),
+        max_bytes=int(num(fetch_t, "max_bytes", "[fetch]", 20_000_000, low=1)),
+        retries=int(num(fetch_t, "retries", "[fetch]", 3, low=0, high=10)),
+        backoff=num(fetch_t, "backoff", "[fetch]", 2.0, low=0.0),
+        max_retry_after=num(fetch_t, "max_retry_after", "[fetch]", 120.0, low=0.0),
+        robots=robots,
+        per_host_delay=num(fetch_t, "per_host_delay", "[fetch]", 1.0, low=0.0),
+        workers=int(num(fetch_t, "workers", "[fetch]", 4, low=1, high=64)),
+        wayback_url=_http_url(string(fetch_t, "wayback_url", "[fetch]", "https://web.archive.org"),
+                              "[fetch] wayback_url").rstrip("/"),
+        deadline=num(fetch_t, "deadline", "[fetch]", 120.0, low=1.0),
+        allow_private=allow_private,
+    )
+    sched_t = table(data, "schedule")
+    check_keys(sched_t, SCHEDULE_KEYS, "[schedule]")
+    tz = string(sched_t, "timezone", "[schedule]", "UTC")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[schedule]: unknown timezone {tz!r}; use an IANA name such as UTC or "
+                          f"Europe/Paris") from None
+    schedule = ScheduleSettings(
+        default=cron(string(sched_t, "default", "[schedule]", "0 6 * * *"), "[schedule] default", tz),
+        timezone=tz,
+        jitter=num(sched_t, "jitter", "[schedule]", 30.0, low=0.0),
+        misfire_grace_time=num(sched_t, "misfire_grace_time", "[schedule]", 3600.0, low=1.0),
+    )
+    boards_raw = data.get("board", [])
+    if not isinstance(boards_raw, list):
+        raise ConfigError("config: 'board' must be an array of tables: write [[board]], not [board]")
+    boards = tuple(with_written_url(board(b, i, base, schedule), written[i] if i < len(written) else None, base)
+                   for i, b in enumerate(boards_raw))
+    seen: set[str] = set()
+    for b in boards:
+        if b.id in seen:
+            raise ConfigError(f"board {b.id!r}: duplicate id; every [[board]] needs a unique id")
+        seen.add(b.id)
+    alerts_raw = data.get("alert", [])
+    if not isinstance(alerts_raw, list):
+        raise ConfigError("config: 'alert' must be an array of tables: write [[alert]], not [alert]")
+    alerts = tuple(alert(a, i) for i, a in enumerate(alerts_raw))
+    return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
+                    num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts,
+                    int(num(storage, "keep_failed", "[storage]", 20, low=0, high=1_000_000)))
+
+
+def _flag(t: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
+    value = t.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: '{key}' must be true or false")
+    return value
+
+
+def _resolve_db_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        rest = url[len(prefix):]
+        if rest and not rest.startswith(":memory:"):
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def _http_url(url: str, where: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: must start with http:// or https:// (got {url!r})")
+    return url
+

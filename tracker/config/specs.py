@@ -1,0 +1,148 @@
+"""The frozen configuration objects (Settings, BoardSpec, FetchSettings, ...) and the allowed keys."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError
+from .alerts import AlertSpec
+
+FORMAT_NAMES = ("csv", "html", "json", "pwc")
+FIELD_TYPES = ("text", "number", "date")
+DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert")
+
+STORAGE_KEYS = ("url", "snapshots", "lock_wait", "keep_failed")
+FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
+              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private")
+SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
+BOARD_KEYS = (
+    "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
+    "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding", "schedule", "every",
+    "stale_after",
+)
+FIELD_KEYS = ("from", "type", "regex")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """Where one normalized field comes from: candidate source names, its type and an optional regex."""
+
+    name: str
+    sources: tuple[str, ...]
+    type: str = "text"
+    regex: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    """One tracked leaderboard, as configured by a [[board]] table."""
+
+    id: str
+    title: str
+    url: str  # as written in the config: ${VAR} references stay unexpanded (shown, stored, alerted)
+    format: str
+    metric: str
+    fields: tuple[FieldSpec, ...]
+    higher_is_better: bool = True
+    key: tuple[str, ...] = ("model",)
+    metrics: tuple[str, ...] = ()
+    metric_range: tuple[float, float] | None = None
+    min_rows: int = 1
+    max_drop: float = 0.5
+    selector: str | None = None
+    rows: str | None = None
+    dataset: str | None = None
+    exclude: tuple[re.Pattern[str], ...] = ()
+    encoding: str | None = None
+    parse_hash: str = ""
+    schedule: str | None = None
+    every: timedelta | None = None
+    interval: timedelta = timedelta(days=1)
+    stale_after: timedelta = timedelta(days=3)
+    fetch_url: str = ""  # `url` with ${VAR} expanded: only ever handed to the fetcher
+    secrets: tuple[tuple[str, str], ...] = ()  # (value, "${NAME}") of every ${VAR} in `url`
+
+    def __post_init__(self) -> None:
+        if not self.fetch_url:
+            object.__setattr__(self, "fetch_url", self.url)
+
+    def mask(self, text: str) -> str:
+        """Text with this board's secret values (and its expanded URL) shown as written: `${NAME}`."""
+        if self.fetch_url != self.url:
+            text = text.replace(self.fetch_url, self.url)
+        for value, name in self.secrets:
+            text = text.replace(value, name)
+        return text
+
+    def field(self, name: str) -> FieldSpec:
+        """The FieldSpec called `name`."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def tracked(self) -> tuple[str, ...]:
+        """The metrics whose changes are events: the primary metric first, then `metrics`."""
+        return (self.metric, *[m for m in self.metrics if m != self.metric])
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """How documents are fetched ([fetch])."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = 20_000_000
+    retries: int = 3
+    backoff: float = 2.0
+    max_retry_after: float = 120.0
+    robots: bool = True
+    per_host_delay: float = 1.0
+    workers: int = 4
+    wayback_url: str = "https://web.archive.org"
+    deadline: float = 120.0  # seconds for a whole document: redirects, retries and every read included
+    allow_private: bool = False  # follow redirects from public hosts to loopback/private/link-local addresses
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    """When boards are due ([schedule]); a board's own `schedule` or `every` wins over `default`."""
+
+    default: str = "0 6 * * *"
+    timezone: str = "UTC"
+    jitter: float = 30.0
+    misfire_grace_time: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole loaded configuration."""
+
+    path: Path | None
+    storage_url: str
+    snapshots_dir: Path
+    fetch: FetchSettings
+    boards: tuple[BoardSpec, ...]
+    secrets: frozenset[str] = field(default_factory=frozenset)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    lock_wait: float = 10.0
+    alerts: tuple[AlertSpec, ...] = ()
+    keep_failed: int = 20  # raw documents of failed fetches kept per board by `tracker prune`
+
+    def board(self, board_id: str) -> BoardSpec:
+        """The board called `board_id`, or a ConfigError listing the known ones."""
+        for b in self.boards:
+            if b.id == board_id:
+                return b
+        known = ", ".join(b.id for b in self.boards) or "(none)"
+        raise ConfigError(f"unknown board {board_id!r} (configured boards: {known}); add a [[board]] table for it")
+
