@@ -153,6 +153,16 @@ def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_
     invoke(runner, cfg, "import", "imagenet-timm", str(doc))
     outputs = [invoke(runner, cfg, *args) for args in (["boards", "--format", "json"], ["show", "imagenet-timm"],
                                                         ["report", "imagenet-timm"], ["run"], ["-v", "run"])]
-    assert "token=***" in outputs[0][1]
+    assert "token=${LB_TOKEN}" in outputs[0][1]  # shown as written, never expanded
     for _, out, err in outputs:
         assert "tok-8f3a9c" not in out + err
+    db = tmp_path / "tracker.db"
+    if db.exists():  # SQLite: no stored row (board url, fetch error, event message) holds the value
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(f"sqlite:///{db}")
+        with engine.connect() as conn:
+            dump = " ".join(str(v) for t in ("board", "fetch", "event") for r in conn.execute(text(f"SELECT * FROM {t}"))
+                            for v in r)
+        engine.dispose()
+        assert "${LB_TOKEN}" in dump and "tok-8f3a9c" not in dump

@@ -20,7 +20,7 @@ ALLOWED = {
     "normalize": {"models", "errors", "config"},
     "diff": {"models", "numbers"}, "numbers": set(),
     "notify": {"models", "errors", "config", "numbers", "timeutil", "notify"},
-    "store": {"models", "errors", "diff"},
+    "store": {"models", "errors", "diff"}, "guards": {"models", "errors", "config"},
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "apprise": {"notify"},
                     "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "config"},
@@ -40,7 +40,7 @@ def internal_imports(name: str, tree: ast.Module) -> set[str]:
             parts = name.split(".")[: depth - node.level] if node.level <= depth else []
             target = ".".join([*parts, *(node.module.split(".") if node.module else [])])
             out.add(target.split(".")[0] if target else (node.names[0].name if node.level else ""))
-            if not node.module:
+            if not node.module and not target:
                 out.update(a.name for a in node.names)
     return {x for x in out if x and not x.startswith("__")}
 

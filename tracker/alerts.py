@@ -1,9 +1,12 @@
 """Alerts people can trust: new events become deliveries exactly once (the outbox), leader changes can wait for
 confirmation, sends are retried with backoff and end as sent or dead.
 
-The outbox is driven by a cursor (the last event id considered), moved in the same transaction that queues the
-deliveries, so a crash anywhere means the next run picks up where the last one stopped, and a delivery is queued
-once per (event, rule, target) whatever happens.
+Every event that may alert is stored with `alert_pending` set, in the transaction that stores the event. The
+outbox queues its deliveries and clears the flag in one transaction, so a crash anywhere means the next run picks
+up where the last one stopped, an event committed late (after one with a higher id) is never skipped, and a
+delivery is queued once per (event, rule, target) whatever happens. Sending is at least once: a process killed
+between a successful send and recording it sends that alert again on the next run (webhooks carry an
+Idempotency-Key so receivers can drop the repeat).
 """
 
 from __future__ import annotations
@@ -18,13 +21,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import notify
-from .config import AlertSpec, BoardSpec, Settings, mask_url
+from .config import AlertSpec, BoardSpec, Settings, mask_url, scrub, url_secrets
 from .errors import NotifyError
 from .models import ChangeKind, Delivery, Event
 from .store import Store
 
 logger = logging.getLogger(__name__)
-CURSOR = "alerts.cursor"
 _LOCK = threading.Lock()
 
 
@@ -68,13 +70,12 @@ def wanted(rule: AlertSpec, event: Event) -> bool:
 
 def collect(settings: Settings, store: Store, now: datetime) -> int:
     """Queue a delivery for every new event, rule and target (once); returns how many were queued."""
-    cursor = int(store.outbox.get(CURSOR) or 0)
-    events = store.events(after_id=cursor)
+    events = store.outbox.pending_events()
     if not events:
         return 0
     specs = {b.id: b for b in settings.boards}
     rows: list[dict[str, Any]] = []
-    state: dict[str, str] = {CURSOR: str(events[-1].id)}
+    state: dict[str, str] = {}
     for e in events:
         spec = specs.get(e.board)
         if not e.notify or spec is None:
@@ -95,7 +96,7 @@ def collect(settings: Settings, store: Store, now: datetime) -> int:
             rows.extend({"event_id": e.id, "rule": rule.key, "target_key": target_key(t), "target": mask_url(t),
                          "status": status, "attempts": 0, "last_error": note, "next_attempt_at": now,
                          "created_at": now} for t in rule.notify)
-    return store.outbox.add(rows, state)
+    return store.outbox.add(rows, state, queued=[e.id for e in events])
 
 
 def _announced(rule: AlertSpec, board: str) -> str:
@@ -157,7 +158,7 @@ def send_due(settings: Settings, store: Store, now: datetime) -> DispatchResult:
             alerts = [a for d in batch if (a := _alert(store, d.event_id, specs)) is not None]
             try:
                 if alerts:
-                    notify.make(target, rule.secret).send(alerts, digest=rule.digest)
+                    _send(target, rule, alerts)
             except NotifyError as exc:
                 for d in batch:
                     attempts = d.attempts + 1
@@ -174,6 +175,16 @@ def send_due(settings: Settings, store: Store, now: datetime) -> DispatchResult:
             store.outbox.set_status([d.id for d in batch], "sent", error="", count_attempt=True)
             sent += len(batch)
     return DispatchResult(sent=sent, failed=failed, dead=dead)
+
+
+def _send(target: str, rule: AlertSpec, alerts: list[notify.Alert]) -> None:
+    """Send through the target's channel; anything a channel raises becomes a NotifyError with secrets scrubbed."""
+    try:
+        notify.make(target, rule.secret).send(alerts, digest=rule.digest)
+    except NotifyError as exc:
+        raise NotifyError(scrub(str(exc), url_secrets(target))) from None
+    except Exception as exc:  # a channel library's own failure costs this delivery an attempt, not the run
+        raise NotifyError(scrub(f"{mask_url(target)}: {type(exc).__name__}: {exc}", url_secrets(target))) from None
 
 
 def _alert(store: Store, event_id: int, specs: dict[str, BoardSpec]) -> notify.Alert | None:

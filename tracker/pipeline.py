@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import guards
 from .config import BoardSpec, Settings
 from .diff import diff, leader
 from .errors import FetchError, ParseError, TrackerError
@@ -18,7 +19,7 @@ from .fetch import Fetcher, read_file_url
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
 from .sources import FORMATS
-from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, sha256
+from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Context:
     store: Store
     archive: Archive
     fetcher: Fetcher | None = None
+    keep_failed: int = 20  # raw documents of failed fetches kept per board ([storage] keep_failed)
 
 
 def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
@@ -71,16 +73,27 @@ def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
     return hashlib.sha256(encoded.data).hexdigest(), encoded
 
 
-def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]:
-    """Parse and normalize a document into Rows (ParseError when it does not fit the board)."""
-    parsed = FORMATS[spec.format]().parse(page, spec)
-    norm = normalize(parsed.rows, spec)
-    return norm.rows, [*parsed.warnings, *norm.warnings]
+def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str], str | None]:
+    """Parse and normalize a document into Rows, warnings and the encoding used (ParseError, never anything else)."""
+    try:
+        parsed = FORMATS[spec.format]().parse(page, spec)
+        norm = normalize(parsed.rows, spec)
+    except ParseError:
+        raise
+    except Exception as exc:  # a parser bug must not stop the run: it is this board's failure
+        raise ParseError(f"{spec.id}: could not parse {page.url} ({type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})") from exc
+    return norm.rows, [*parsed.warnings, *norm.warnings], getattr(parsed, "encoding", None)
 
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
-           backfilled: bool = False, force: bool = False, notify: bool = True, ref: str | None = None) -> RunResult:
-    """Turn one fetched document into a stored snapshot and its events, or a recorded failure."""
+           backfilled: bool = False, force: bool = False, notify: bool = True, ref: str | None = None,
+           recovered: Change | None = None) -> RunResult:
+    """Turn one fetched document into a stored snapshot and its events, or a recorded failure.
+
+    `recovered` (a source_recovered event) is stored in the same transaction as whatever this fetch records,
+    unless the document fails.
+    """
     store = ctx.store
     store.ensure_board(spec.id, spec.title, spec.url)
     when = observed_at or page.fetched_at
@@ -88,28 +101,32 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
                      bytes=len(page.content), duration=page.duration, etag=page.etag,
                      last_modified=page.last_modified, parse_hash=spec.parse_hash, ref=ref)
     if page.not_modified:
-        store.record_fetch(spec.id, _replace(info, status="not_modified"))
-        return RunResult(spec.id, "unchanged")
+        _, back = store.record_fetch(spec.id, _replace(info, status="not_modified"), recovered)
+        return RunResult(spec.id, "unchanged", events=_events(back))
     raw_sha = sha256(page.content)
     info = _replace(info, raw_sha=raw_sha)
     last = store.last_good_fetch(spec.id)
     if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
-        store.record_fetch(spec.id, info)
-        return RunResult(spec.id, "unchanged")
+        _, back = store.record_fetch(spec.id, _replace(info, encoding=last.encoding), recovered)
+        return RunResult(spec.id, "unchanged", events=_events(back))
     head = store.latest(spec.id)
+    page = replace(page, hint_encoding=last.encoding if last is not None else None)
     try:
-        rows, warnings = parse_rows(page, spec)
-        _guard(spec, rows, head.row_count if head else None, force)
+        rows, warnings, encoding = parse_rows(page, spec)
+        guards.check(spec, rows, head, force)
     except ParseError as exc:
         ctx.archive.put(page.content)
-        return _failed(spec, ctx, _replace(info, status="failed", error=str(exc)), str(exc), when, backfilled, notify)
-    info = _replace(info, warnings=tuple(warnings))
-    for w in warnings:
+        error = spec.mask(str(exc))
+        result = _failed(spec, ctx, _replace(info, status="failed", error=error), error, when, backfilled, notify)
+        prune.trim_failed(store, ctx.archive, spec.id, ctx.keep_failed)
+        return result
+    info = _replace(info, warnings=tuple(spec.mask(w) for w in warnings), encoding=encoding)
+    for w in info.warnings:
         logger.warning("%s: %s", spec.id, w)
     digest, encoded = content_hash(rows)
     if head is not None and head.content_hash == digest:
-        store.record_fetch(spec.id, _replace(info, status="unchanged"))
-        return RunResult(spec.id, "unchanged", head.id, len(rows), warnings=tuple(warnings))
+        _, back = store.record_fetch(spec.id, _replace(info, status="unchanged"), recovered)
+        return RunResult(spec.id, "unchanged", head.id, len(rows), _events(back), warnings=tuple(info.warnings))
     prev_leader = _find(head.rows, head.leader_key) if head else None
     new_leader = leader(rows, spec.metric, spec.higher_is_better, head.leader_key if head else None)
     changes: list[Change] = []
@@ -121,19 +138,14 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     snap, events = store.save(
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
                     new_leader.value(spec.metric) if new_leader else None, backfilled, encoded, notify),
-        changes, _replace(info, status="changed"))
+        changes, _replace(info, status="changed"), recovered)
     status = "baseline" if head is None else "changed"
     logger.info("%s: stored snapshot #%d (%d rows, %d events)", spec.id, snap.id, len(rows), len(events))
-    return RunResult(spec.id, status, snap.id, len(rows), tuple(events), warnings=tuple(warnings))
+    return RunResult(spec.id, status, snap.id, len(rows), tuple(events), warnings=tuple(info.warnings))
 
 
-def _guard(spec: BoardSpec, rows: Sequence[Row], previous: int | None, force: bool) -> None:
-    if len(rows) < spec.min_rows:
-        raise ParseError(f"{spec.id}: {len(rows)} rows parsed, fewer than min_rows ({spec.min_rows}); the page may "
-                         f"have changed shape; check the board's url and [board.fields]")
-    if previous and not force and len(rows) < (1 - spec.max_drop) * previous:
-        raise ParseError(f"{spec.id}: {len(rows)} rows, down from {previous} (more than max_drop = {spec.max_drop:g} "
-                         f"lost); quarantined. If the board really shrank, re-import with --force or raise max_drop")
+def _events(event: Event | None) -> tuple[Event, ...]:
+    return (event,) if event is not None else ()
 
 
 def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: datetime,
@@ -157,38 +169,50 @@ def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
     return replace(info, **changes)  # type: ignore[arg-type]
 
 
-def run_source(spec: BoardSpec, ctx: Context) -> RunResult:
-    """Fetch one board and ingest it; a TrackerError is recorded and returned, never raised."""
+def run_source(spec: BoardSpec, ctx: Context, *, force: bool = False) -> RunResult:
+    """Fetch one board and ingest it; whatever goes wrong is recorded and returned, never raised."""
     if ctx.fetcher is None:
         raise TrackerError("run_source needs a fetcher")
     try:
-        ctx.store.ensure_board(spec.id, spec.title, spec.url)
-        streak = ctx.store.consecutive_failures(spec.id)
-        last = ctx.store.last_good_fetch(spec.id)
-        use_validators = last is not None and last.parse_hash == spec.parse_hash
-        started = datetime.now(UTC)
-        try:
-            page = ctx.fetcher.fetch(spec.fetch_url, etag=last.etag if last and use_validators else None,
-                                     last_modified=last.last_modified if last and use_validators else None)
-        except FetchError as exc:
-            info = FetchInfo(started_at=started, status="failed", error=str(exc), parse_hash=spec.parse_hash)
-            result = _failed(spec, ctx, info, f"{spec.id}: {exc}", started, False)
-        else:
-            result = ingest(spec, page, ctx)
-        if result.failed:
-            stale = check_stale(spec, ctx.store, started)
-            if stale is not None:
-                result = replace(result, events=(*result.events, stale))
-        elif streak:
-            back = ctx.store.add_event(spec.id, Change(
-                ChangeKind.SOURCE_RECOVERED, None, None,
-                f"{spec.title}: source recovered after {streak} failed run{'s' if streak > 1 else ''}",
-                value=float(streak)), started)
-            result = replace(result, events=(*result.events, back))
-        return result
+        return _run_source(spec, ctx, force)
     except TrackerError as exc:
-        logger.warning("%s: %s", spec.id, exc)
-        return RunResult(spec.id, "failed", error=str(exc))
+        error = spec.mask(str(exc))
+        logger.warning("%s: %s", spec.id, error)
+        return RunResult(spec.id, "failed", error=error)
+    except Exception as exc:  # a bug must cost one board, never the run and its alerts
+        error = spec.mask(f"{spec.id}: internal error ({type(exc).__name__}: {exc}); please report it")
+        logger.error("%s", error, exc_info=logger.isEnabledFor(logging.DEBUG))
+        try:
+            info = FetchInfo(started_at=datetime.now(UTC), status="failed", error=error, parse_hash=spec.parse_hash)
+            return _failed(spec, ctx, info, error, info.started_at, False)
+        except Exception:  # the store itself is failing: the run goes on with the other boards
+            return RunResult(spec.id, "failed", error=error)
+
+
+def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
+    assert ctx.fetcher is not None
+    ctx.store.ensure_board(spec.id, spec.title, spec.url)
+    streak = ctx.store.consecutive_failures(spec.id)
+    last = ctx.store.last_good_fetch(spec.id)
+    use_validators = last is not None and last.parse_hash == spec.parse_hash and not force
+    started = datetime.now(UTC)
+    recovered = Change(ChangeKind.SOURCE_RECOVERED, None, None,
+                       f"{spec.title}: source recovered after {streak} failed run{'s' if streak > 1 else ''}",
+                       value=float(streak)) if streak else None
+    try:
+        page = ctx.fetcher.fetch(spec.fetch_url, etag=last.etag if last and use_validators else None,
+                                 last_modified=last.last_modified if last and use_validators else None)
+    except FetchError as exc:
+        error = spec.mask(f"{spec.id}: {exc}")
+        info = FetchInfo(started_at=started, status="failed", error=error, parse_hash=spec.parse_hash)
+        result = _failed(spec, ctx, info, error, started, False)
+    else:
+        result = ingest(spec, replace(page, url=spec.mask(page.url)), ctx, recovered=recovered, force=force)
+    if result.failed:
+        stale = check_stale(spec, ctx.store, started)
+        if stale is not None:
+            result = replace(result, events=(*result.events, stale))
+    return result
 
 
 def check_stale(spec: BoardSpec, store: Store, now: datetime) -> Event | None:
@@ -208,7 +232,7 @@ def check_stale(spec: BoardSpec, store: Store, now: datetime) -> Event | None:
 
 
 def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
-            specs: Sequence[BoardSpec] | None = None) -> list[RunResult]:
+            specs: Sequence[BoardSpec] | None = None, force: bool = False) -> list[RunResult]:
     """Run the named boards (all when none are named), `[fetch] workers` at a time; results in config order.
 
     Boards on different hosts are fetched concurrently; the fetcher's per-host gate keeps one request in flight
@@ -217,9 +241,9 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
     chosen = list(specs) if specs is not None else (
         [settings.board(b) for b in boards] if boards else list(settings.boards))
     if len(chosen) <= 1 or settings.fetch.workers <= 1:
-        return [run_source(spec, ctx) for spec in chosen]
+        return [run_source(spec, ctx, force=force) for spec in chosen]
     with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)), thread_name_prefix="board") as pool:
-        return list(pool.map(lambda spec: run_source(spec, ctx), chosen))
+        return list(pool.map(lambda spec: run_source(spec, ctx, force=force), chosen))
 
 
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,

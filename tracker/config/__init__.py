@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
-from .alerts import AlertSpec, alert, mask_url
+from .alerts import AlertSpec, alert, mask_url, scrub, url_secrets
 from .board import board, with_written_url
 from .checks import check_keys, cron, expand, num, string, table
 from .specs import (
@@ -33,7 +33,7 @@ from .specs import (
 )
 
 __all__ = ["AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings", "Settings", "config_path",
-           "load", "mask_url", "parse"]
+           "load", "mask_url", "parse", "scrub", "url_secrets"]
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:

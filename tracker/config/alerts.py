@@ -74,17 +74,54 @@ def alert(raw: Any, index: int) -> AlertSpec:
         backoff=num(raw, "backoff", w, 60.0, low=0.0))
 
 
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$", re.I)
+_PLAIN_SEGMENT = re.compile(r"^[a-z][a-z_.-]{0,11}$")  # a short lowercase word ("services", "hooks"): not a token
+_OPAQUE_SCHEMES = ("slack://", "discord://", "ntfy://", "ntfys://", "tgram://", "pover://", "gotify://", "gotifys://")
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that may be secrets: password, path tokens, query and fragment values (longest first)."""
+    m = _URL.match(url)
+    if not m:
+        return []
+    scheme, netloc, path, query, fragment = m.groups()
+    found: list[str] = []
+    if "@" in netloc:
+        cred = netloc.rsplit("@", 1)[0]
+        if ":" in cred:
+            found.append(cred.split(":", 1)[1])
+    if scheme.lower() in _OPAQUE_SCHEMES:
+        host = netloc.rsplit("@", 1)[-1]
+        found.extend([host] if len(host) >= 8 else [])
+        found.extend(x for x in path.split("/") if x)
+    else:
+        found.extend(seg for seg in path.split("/") if seg and not _PLAIN_SEGMENT.match(seg))
+    for part in re.split(r"[?&#]", (query or "") + (fragment or "")):
+        value = part.partition("=")[2] if "=" in part else part
+        if value:
+            found.append(value)
+    return sorted({f for f in found if len(f) >= 4}, key=len, reverse=True)
+
+
 def mask_url(url: str) -> str:
-    """A target URL with its password, tokens and query values masked, for logs and listings."""
-    m = re.match(r"^([a-z][a-z0-9+.-]*://)([^/?#]*)(.*)$", url)
+    """A target URL with its password, path tokens, query and fragment values masked, for logs and listings."""
+    m = _URL.match(url)
     if not m:
         return url
-    scheme, netloc, rest = m.groups()
+    scheme, netloc, path, query, fragment = m.groups()
+    if scheme.lower() in _OPAQUE_SCHEMES:
+        return scheme + "***"
     if "@" in netloc:
         cred, host = netloc.rsplit("@", 1)
         user = cred.split(":", 1)[0]
         netloc = f"{user}:***@{host}" if ":" in cred else f"{user}@{host}"
-    rest = re.sub(r"([?&][^=&]+=)[^&]*", r"\1***", rest)
-    if scheme in ("slack://", "discord://", "ntfy://", "tgram://", "pover://"):
-        return scheme + "***"
-    return scheme + netloc + rest
+    path = "/".join(seg if not seg or _PLAIN_SEGMENT.match(seg) else "***" for seg in path.split("/"))
+    query = re.sub(r"([?&][^=&]+=)[^&]*", r"\1***", query or "")
+    return scheme + netloc + path + query + ("#***" if fragment else "")
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Text with every secret replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import apprise
 
-from ..config import mask_url
+from ..config import mask_url, scrub, url_secrets
 from ..errors import ConfigError, NotifyError
 from .base import Alert, Notifier, body_html, body_text, subject
 
@@ -36,5 +36,7 @@ class AppriseNotifier(Notifier):
             ok = ap.notify(title=subject(alerts), body=body_html(alerts) if is_mail else body_text(alerts),
                            body_format=apprise.NotifyFormat.HTML if is_mail else apprise.NotifyFormat.TEXT)
         if not ok:
-            detail = " ".join(captured.getvalue().split())[-300:] if captured is not None else ""
+            # scrub before cutting, so no fragment of a password or token survives the cut
+            detail = scrub(" ".join(captured.getvalue().split()), url_secrets(self.target))[-300:] \
+                if captured is not None else ""
             raise NotifyError(f"{mask_url(self.target)}: delivery failed{': ' + detail if detail else ''}")

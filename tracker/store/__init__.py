@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+from . import migrate, prune
 from .archive import Archive, sha256
 from .codec import Encoded, encode_rows, pack_rows, unpack_rows
 from .core import FetchInfo, NewSnapshot, Store
 
-__all__ = ["Archive", "Encoded", "FetchInfo", "NewSnapshot", "Store", "encode_rows", "pack_rows", "sha256",
-           "unpack_rows"]
+__all__ = ["Archive", "Encoded", "FetchInfo", "NewSnapshot", "Store", "encode_rows", "migrate", "pack_rows", "prune",
+           "sha256", "unpack_rows"]

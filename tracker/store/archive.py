@@ -58,3 +58,23 @@ class Archive:
             return gzip.decompress(self.path(sha).read_bytes())
         except (OSError, EOFError) as exc:
             raise StoreError(f"raw document {sha} is missing or damaged in {self.root}: {exc}") from exc
+
+    def delete(self, sha: str) -> bool:
+        """Remove the document with hash `sha`; False when it was not there."""
+        try:
+            self.path(sha).unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot remove {self.path(sha)}: {exc.strerror or exc}") from exc
+        return True
+
+
+def stored(root: Path) -> dict[str, Path]:
+    """Every archived document under `root`, by hash."""
+    return {p.name.removesuffix(".gz"): p for p in root.glob("??/*.gz") if not p.name.startswith(".tmp-")}
+
+
+def temp_files(root: Path) -> list[Path]:
+    """Temporary files left behind by interrupted writes."""
+    return list(root.glob("??/.tmp-*"))

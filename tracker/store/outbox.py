@@ -1,4 +1,4 @@
-"""Outbox persistence: deliveries of (event, rule, target) and small named state values (cursor, announced leader)."""
+"""Outbox persistence: deliveries of (event, rule, target), events not yet queued, and small named state values."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
-from ..models import Delivery
-from .schema import DeliveryRow, StateRow
+from ..models import Delivery, Event
+from .queries import event_of
+from .schema import DeliveryRow, EventRow, StateRow
 
 T = TypeVar("T")
 
@@ -20,11 +21,14 @@ T = TypeVar("T")
 class Outbox:
     """The store's outbox: every (event, rule, target) once, with its delivery state."""
 
-    def __init__(self, session: sessionmaker[Session], where: str) -> None:
+    def __init__(self, session: sessionmaker[Session], where: str, check_lock: Callable[[], None]) -> None:
         self._session = session
         self._where = where
+        self._check_lock = check_lock
 
-    def _run(self, what: str, fn: Callable[[Session], T]) -> T:
+    def _run(self, what: str, fn: Callable[[Session], T], *, write: bool = False) -> T:
+        if write:
+            self._check_lock()
         try:
             with self._session.begin() as s:
                 return fn(s)
@@ -35,9 +39,16 @@ class Outbox:
         """A named state value, or None."""
         return self._run(f"reading {key}", lambda s: (r.value if (r := s.get(StateRow, key)) else None))
 
-    def add(self, rows: Sequence[dict[str, Any]], state: dict[str, str]) -> int:
-        """Insert deliveries not already there and set state values, in one transaction; returns how many."""
+    def pending_events(self) -> list[Event]:
+        """Events whose deliveries are not queued yet, oldest first (whatever order they were committed in)."""
+        q = select(EventRow).where(EventRow.alert_pending.is_(True)).order_by(EventRow.id)
+        return self._run("reading events to alert", lambda s: [event_of(r) for r in s.scalars(q)])
+
+    def add(self, rows: Sequence[dict[str, Any]], state: dict[str, str], queued: Sequence[int] = ()) -> int:
+        """Insert deliveries not already there, set state values and mark events `queued`, in one transaction."""
         def fn(s: Session) -> int:
+            if queued:
+                s.execute(update(EventRow).where(EventRow.id.in_(list(queued))).values(alert_pending=False))
             added = 0
             for row in rows:
                 exists = s.scalar(select(DeliveryRow.id).where(
@@ -53,7 +64,7 @@ class Outbox:
                 else:
                     current.value = value
             return added
-        return self._run("queueing alerts", fn)
+        return self._run("queueing alerts", fn, write=True)
 
     def list(self, status: str | None = None, statuses: Sequence[str] = (), due_by: datetime | None = None,
              event_id: int | None = None) -> list[Delivery]:
@@ -86,7 +97,7 @@ class Outbox:
 
         def fn(s: Session) -> None:
             s.execute(update(DeliveryRow).where(DeliveryRow.id.in_(list(ids))).values(**values))
-        self._run("updating alerts", fn)
+        self._run("updating alerts", fn, write=True)
 
     def requeue(self, now: datetime) -> int:
         """Make dead and pending deliveries due now, with dead ones' attempts reset; returns how many."""
@@ -95,7 +106,7 @@ class Outbox:
                             .values(status="pending", next_attempt_at=now,
                                     attempts=0))
             return int(getattr(res, "rowcount", 0) or 0)
-        return self._run("requeueing alerts", fn)
+        return self._run("requeueing alerts", fn, write=True)
 
 
 def _delivery(r: DeliveryRow) -> Delivery:

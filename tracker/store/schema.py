@@ -1,4 +1,4 @@
-"""SQLAlchemy tables of the store (private: only store.py imports this)."""
+"""SQLAlchemy tables of the store (private to tracker.store); every change here needs a migration in migrations/."""
 
 from __future__ import annotations
 
@@ -86,6 +86,7 @@ class FetchRow(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(300))
+    encoding: Mapped[str | None] = mapped_column(String(40))
     __table_args__ = (Index("ix_fetch_board", "board_id", "id"), Index("ix_fetch_ref", "board_id", "ref"))
 
 
@@ -108,7 +109,9 @@ class EventRow(Base):
     message: Mapped[str] = mapped_column(Text)
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
-    __table_args__ = (Index("ix_event_board", "board_id", "id"), Index("ix_event_type", "type", "id"))
+    alert_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # the outbox has not queued it yet
+    __table_args__ = (Index("ix_event_board", "board_id", "id"), Index("ix_event_type", "type", "id"),
+                      Index("ix_event_alert_pending", "alert_pending", "id"))
 
 
 class DeliveryRow(Base):

@@ -9,13 +9,13 @@ from pathlib import Path
 import click
 from click._termui_impl import ProgressBar
 
-from . import backfill as backfill_mod
-from . import chart, render, report, views
-from .cli import FORMAT_ALL, App, cli, errors
-from .errors import TrackerError
-from .history import history as board_history
-from .models import ChangeKind
-from .timeutil import parse_when
+from .. import backfill as backfill_mod
+from .. import chart, render, report, views
+from ..errors import TrackerError
+from ..history import history as board_history
+from ..models import ChangeKind
+from ..timeutil import parse_when
+from .app import FORMAT_ALL, App, cli, errors
 
 
 @cli.command()

@@ -1,0 +1,142 @@
+"""The `tracker` group and what every command shares: the App, one-line errors, masked logging and output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import click
+
+from .. import __version__, alerts, config, pipeline
+from ..config import Settings
+from ..errors import LockedError, TrackerError
+from ..store import Archive, Store
+
+logger = logging.getLogger("tracker")
+FORMAT_TEXT_JSON = click.Choice(["text", "json"])
+FORMAT_ALL = click.Choice(["text", "json", "markdown"])
+
+
+class Failure(click.ClickException):
+    """A TrackerError shown as one line, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class Locked(Failure):
+    """Another tracker process holds the store: exit code 75 (EX_TEMPFAIL), try later."""
+
+    exit_code = 75
+
+
+@dataclass
+class Masker:
+    """Replaces secrets (${VAR} values, passwords and tokens of alert targets) with *** in any text."""
+
+    secrets: list[str] = field(default_factory=list)
+
+    def load(self, settings: Settings) -> None:
+        """Learn the secrets of a configuration."""
+        found = {s for s in settings.secrets if len(s) >= 3}
+        for rule in settings.alerts:
+            for target in rule.notify:
+                found.update(config.url_secrets(target))
+            if rule.secret:
+                found.add(rule.secret)
+        self.secrets = sorted(found, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        return config.scrub(text, self.secrets) if self.secrets else text
+
+
+MASK = Masker()
+
+
+class MaskingFormatter(logging.Formatter):
+    """Formats a log record, traceback included, then masks every secret in the result."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return MASK(super().format(record))
+
+
+@dataclass
+class App:
+    """What every command gets: the config path and verbosity."""
+
+    config_path: str | None
+    verbose: bool
+    settings: Settings | None = None
+
+    def load(self) -> Settings:
+        """The configuration, loaded once."""
+        if self.settings is None:
+            settings = config.load(self.config_path)
+            MASK.load(settings)
+            alerts.check(settings)
+            self.settings = settings
+        return self.settings
+
+    def mask(self, text: str) -> str:
+        """Text with configured secrets replaced by ***."""
+        return MASK(text)
+
+    @contextmanager
+    def context(self, *, fetch: bool = False) -> Iterator[pipeline.Context]:
+        """Open the store, archive and (optionally) fetcher for one command."""
+        s = self.load()
+        store = Store(s.storage_url, lock_wait=s.lock_wait)
+        try:
+            fetcher = None
+            if fetch:
+                from ..fetch import HttpFetcher
+
+                fetcher = HttpFetcher(s.fetch)
+            yield pipeline.Context(store, Archive(s.snapshots_dir), fetcher, s.keep_failed)
+        finally:
+            store.close()
+
+
+@contextmanager
+def errors(app: App) -> Iterator[None]:
+    """Turn TrackerError into one clear line (exit 2; 75 when locked); a traceback only with -v."""
+    try:
+        yield
+    except LockedError as exc:
+        raise Locked(app.mask(str(exc))) from exc
+    except TrackerError as exc:
+        if app.verbose:
+            logger.exception("traceback")
+        raise Failure(app.mask(str(exc))) from exc
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log to stderr: warnings by default, everything with -v; secrets masked, tracebacks included."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for noisy in ("urllib3", "apscheduler", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # tracker.store.migrate logs the one line that matters
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: $TRACKER_CONFIG, else ./config.toml).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging, and tracebacks on errors.")
+@click.version_option(__version__, prog_name="tracker")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Watch machine-learning leaderboards: snapshot them, diff them, flag new SOTA and leader changes.
+
+    Example: tracker run && tracker events --type leader_changed
+    """
+    setup_logging(verbose)
+    ctx.obj = App(config_path, verbose)
