@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .models import BoardStatus, Change, Delivery, Event
-from .numbers import fmt
+from .numbers import fmt, strict
 from .timeutil import iso, short
 from .views import Comparison, Standing
 
@@ -25,8 +25,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool 
 
 
 def to_json(data: Any) -> str:
-    """Pretty JSON with non-ASCII kept."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    """Pretty, strict JSON (no NaN/Infinity) with non-ASCII kept."""
+    return json.dumps(strict(data), indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def event_dict(e: Event) -> dict[str, Any]:

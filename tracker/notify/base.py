@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import ChangeKind, Event
-from ..numbers import fmt
+from ..numbers import fmt, strict
 from ..timeutil import iso, short
 
 
@@ -34,10 +34,12 @@ class Alert:
     def payload(self) -> dict[str, Any]:
         """The webhook body of one alert."""
         e = self.event
-        return {"event_id": e.id, "type": e.type.value, "board": e.board, "board_title": self.board_title,
-                "observed_at": iso(e.observed_at), "model": e.model, "value": e.value,
-                "previous_model": e.previous_model, "previous_value": e.previous_value, "margin": self.margin,
-                "url": self.board_url, "message": text(self)}
+        data: dict[str, Any] = strict({
+            "event_id": e.id, "type": e.type.value, "board": e.board, "board_title": self.board_title,
+            "observed_at": iso(e.observed_at), "model": e.model, "value": e.value,
+            "previous_model": e.previous_model, "previous_value": e.previous_value, "margin": self.margin,
+            "url": self.board_url, "message": text(self)})
+        return data
 
 
 class Notifier:
