@@ -100,7 +100,7 @@ def test_recovery_is_stored_with_its_fetch(store: Store) -> None:
     assert len(stored) == 1 and stored[0].snapshot_id is None
     with store.engine.connect() as conn:  # the event points at the fetch written in the same transaction
         fetch_id = conn.execute(text("SELECT fetch_id FROM event")).scalar()
-        assert fetch_id == conn.execute(text("SELECT id FROM fetch")).scalar()
+        assert fetch_id == conn.execute(text("SELECT id FROM \"fetch\"")).scalar()
 
 
 def test_prune_keeps_snapshot_documents_and_the_newest_failures(store: Store, tmp_path: Path) -> None:
