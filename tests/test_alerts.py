@@ -123,11 +123,10 @@ def test_dead_after_max_attempts_and_retry(runner: CliRunner, server: LocalServe
 def test_crash_before_sending_delivers_on_next_run(runner: CliRunner, server: LocalServer, store: Store,
                                                    write_config: Callable[..., Path], board: Callable[..., str],
                                                    tmp_path: Path) -> None:
-    from tracker.store import Archive
-
     from tracker import config
     from tracker.fetch import HttpFetcher
     from tracker.pipeline import Context, run_all
+    from tracker.store import Archive
 
     server.route("/hook", Response(200, b"ok"))
     cfg = write_config(board(csv(("A", 90.0)), csv(("B", 91.0), ("A", 90.0))),

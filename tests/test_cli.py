@@ -162,7 +162,7 @@ def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_
 
         engine = create_engine(f"sqlite:///{db}")
         with engine.connect() as conn:
-            dump = " ".join(str(v) for t in ("board", "fetch", "event") for r in conn.execute(text(f"SELECT * FROM {t}"))
-                            for v in r)
+            dump = " ".join(str(v) for t in ("board", "fetch", "event")
+                            for r in conn.execute(text(f"SELECT * FROM {t}")) for v in r)
         engine.dispose()
         assert "${LB_TOKEN}" in dump and "tok-8f3a9c" not in dump

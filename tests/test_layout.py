@@ -22,9 +22,10 @@ ALLOWED = {
     "notify": {"models", "errors", "config", "numbers", "timeutil", "notify"},
     "store": {"models", "errors", "diff"}, "guards": {"models", "errors", "config"},
 }
-THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "lxml": {"sources"}, "apprise": {"notify"},
+THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "protego": {"fetch"}, "urllib3": {"fetch"},
+                    "lxml": {"sources"}, "apprise": {"notify"},
                     "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "config"},
-                    "click": {"cli", "cli_history"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
+                    "click": {"cli"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
 
 
 def modules() -> list[tuple[str, ast.Module]]:

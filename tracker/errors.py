@@ -3,6 +3,7 @@
     TrackerError                 anything tracker raises on purpose
     ├── ConfigError              config.toml is missing, malformed or inconsistent
     ├── FetchError               a document could not be fetched (network, HTTP status, size, robots)
+    │   └── Cancelled            tracker is stopping (SIGTERM): not the source's fault, recorded as nothing
     ├── ParseError               a fetched document did not yield the rows a board expects
     ├── StoreError               the database or the snapshot archive refused an operation
     │   └── LockedError          another tracker process holds the store's lock (exit code 75)
@@ -24,6 +25,10 @@ class ConfigError(TrackerError):
 
 class FetchError(TrackerError):
     """A document could not be fetched."""
+
+
+class Cancelled(FetchError):
+    """The fetch was stopped because tracker is stopping; the source did nothing wrong."""
 
 
 class ParseError(TrackerError):

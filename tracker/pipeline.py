@@ -14,7 +14,7 @@ from pathlib import Path
 from . import guards
 from .config import BoardSpec, Settings
 from .diff import diff, leader
-from .errors import FetchError, ParseError, TrackerError
+from .errors import Cancelled, FetchError, ParseError, TrackerError
 from .fetch import Fetcher, read_file_url
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
@@ -202,6 +202,8 @@ def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
     try:
         page = ctx.fetcher.fetch(spec.fetch_url, etag=last.etag if last and use_validators else None,
                                  last_modified=last.last_modified if last and use_validators else None)
+    except Cancelled as exc:  # tracker is stopping: nothing happened to the source, so nothing is recorded
+        return RunResult(spec.id, "failed", error=spec.mask(f"{spec.id}: {exc}"))
     except FetchError as exc:
         error = spec.mask(f"{spec.id}: {exc}")
         info = FetchInfo(started_at=started, status="failed", error=error, parse_hash=spec.parse_hash)

@@ -74,7 +74,11 @@ def run_due(settings: Settings, ctx: Context, now: datetime | None = None) -> li
 
 def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = None,
           install_signals: bool = True) -> None:
-    """Run every board on its schedule until SIGINT/SIGTERM (or `stop`); the fetch in progress finishes first."""
+    """Run every board on its schedule until SIGINT/SIGTERM (or `stop`).
+
+    A signal cancels the fetches in flight (the fetcher's cancel()), then waits for the jobs to record them;
+    `stop` lets the fetch in progress finish first.
+    """
     sched = settings.schedule
     scheduler = BlockingScheduler(
         timezone=sched.timezone,
@@ -89,8 +93,11 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     logger.info("scheduling %d board(s); %d due now", len(settings.boards), len(overdue))
     if install_signals:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
-            logger.info("received %s: finishing the fetch in progress, then stopping",
+            logger.info("received %s: cancelling the fetches in progress, then stopping",
                         signal.Signals(signum).name)
+            cancel = getattr(ctx.fetcher, "cancel", None)
+            if callable(cancel):
+                cancel()  # in-flight fetches abort at once (recorded as failed), so shutdown does not wait on them
             scheduler.shutdown(wait=True)
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)

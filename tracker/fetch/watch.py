@@ -1,0 +1,172 @@
+"""The deadline of one document fetch and HttpFetcher.cancel(), enforced on the socket.
+
+A per-read timeout does not bound a fetch: a server that sends one byte a second never lets a read time out.
+So every fetch runs under a Watch. Connections made through a session prepared with `install()` attach
+themselves to the Watch of the thread that sends the request; when the deadline passes or the fetcher is
+cancelled, the Watch shuts the attached socket down, which wakes the blocked read at once, and wakes any
+retry sleep. Connect and read timeouts are also clipped to the time left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import requests
+import requests.adapters
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.poolmanager import PoolManager
+
+from ..errors import Cancelled, FetchError
+
+_current = threading.local()
+
+
+class Watch:
+    """The deadline and cancellation of one document fetch (robots.txt, redirects, retries and reads included)."""
+
+    def __init__(self, url: str, deadline: float) -> None:
+        self.url = url
+        self.deadline = deadline
+        self.ends = time.monotonic() + deadline
+        self.reason: str | None = None
+        self._conn: HTTPConnection | None = None
+        self._lock = threading.Lock()
+        self._woken = threading.Event()
+        self._closed = False
+        self._timer = threading.Timer(deadline, self.fire, args=("deadline",))
+        self._timer.daemon = True
+
+    def __enter__(self) -> Watch:
+        self._timer.start()
+        _current.watch = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current.watch = None
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            self._conn = None
+
+    def fire(self, reason: str) -> None:
+        """Stop the fetch: `reason` is "deadline" or "cancelled"; the attached connection is shut down."""
+        with self._lock:
+            if self._closed:
+                return
+            self.reason = self.reason or reason
+            self._woken.set()
+            if self._conn is not None:
+                _shutdown(self._conn)
+
+    def left(self) -> float:
+        """Seconds left before the deadline."""
+        return self.ends - time.monotonic()
+
+    def check(self) -> None:
+        """Raise the FetchError of a fired watch (deadline passed, or cancelled); else do nothing."""
+        if self.reason is None and self.left() <= 0.01:
+            self.reason = "deadline"
+        if self.reason == "cancelled":
+            raise Cancelled(f"{self.url}: cancelled: tracker is stopping")
+        if self.reason is not None:
+            raise FetchError(f"{self.url}: gave up after the [fetch] deadline of {self.deadline:g}s (robots.txt, "
+                             f"redirects, retries and reads included); the site is too slow, or raise [fetch] "
+                             "deadline")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep up to `seconds`, waking early when the watch fires; then check()."""
+        if seconds > 0:
+            self._woken.wait(min(seconds, max(self.left(), 0.0)))
+        self.check()
+
+    def timeouts(self, connect: float, read: float) -> tuple[float, float]:
+        """(connect, read) timeouts clipped to the time left."""
+        left = max(self.left(), 0.01)
+        return min(connect, left), min(read, left)
+
+    def attach(self, conn: HTTPConnection) -> None:
+        """The connection now used for this fetch (shut down at once if the watch already fired)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._conn = conn
+            if self.reason is not None:
+                _shutdown(conn)
+
+    def detach(self) -> None:
+        """The request is over: its connection may go back to the pool untouched."""
+        with self._lock:
+            self._conn = None
+
+
+def _shutdown(conn: HTTPConnection) -> None:
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's, also for TLS: wakes recv()
+
+
+def _attach_current(conn: HTTPConnection) -> None:
+    watch: Watch | None = getattr(_current, "watch", None)
+    if watch is not None:
+        watch.attach(conn)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach_current(self)
+        super().request(*args, **kwargs)
+        _attach_current(self)  # connected now: a watch that fired while connecting shuts it down
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _attach_current(self)
+        super().request(*args, **kwargs)
+        _attach_current(self)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+def _watch_pools(manager: PoolManager) -> PoolManager:
+    if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:  # not SOCKS, not someone else's
+        manager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+    return manager
+
+
+class WatchedAdapter(requests.adapters.HTTPAdapter):
+    """An HTTPAdapter whose connections, direct or through an HTTP(S) proxy, report to the thread's Watch."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The pool manager, with watched connection pools."""
+        super().init_poolmanager(*args, **kwargs)
+        _watch_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> PoolManager:
+        """The proxy's pool manager, with watched connection pools."""
+        return _watch_pools(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+
+def install(session: requests.Session) -> None:
+    """Make the session's connections report to the Watch of the requesting thread.
+
+    Default adapters are replaced by WatchedAdapter; an adapter of the caller's own gets watched direct
+    connections only (without a watched connection, a slow body is bounded by the clipped timeouts alone).
+    """
+    for prefix in ("http://", "https://"):
+        adapter = session.adapters.get(prefix)
+        if type(adapter) is requests.adapters.HTTPAdapter:
+            session.mount(prefix, WatchedAdapter(max_retries=adapter.max_retries))
+        elif isinstance(adapter, requests.adapters.HTTPAdapter):
+            _watch_pools(adapter.poolmanager)
