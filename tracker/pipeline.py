@@ -73,8 +73,14 @@ def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
     return hashlib.sha256(encoded.data).hexdigest(), encoded
 
 
-def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str], str | None]:
-    """Parse and normalize a document into Rows, warnings and the encoding used (ParseError, never anything else)."""
+def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]:
+    """Parse and normalize a document into Rows and warnings (ParseError when it does not fit the board)."""
+    rows, warnings, _ = parse_document(page, spec)
+    return rows, warnings
+
+
+def parse_document(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str], str | None]:
+    """Rows, warnings and the encoding used; whatever the document holds, the only error is a ParseError."""
     try:
         parsed = FORMATS[spec.format]().parse(page, spec)
         norm = normalize(parsed.rows, spec)
@@ -112,7 +118,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     head = store.latest(spec.id)
     page = replace(page, hint_encoding=last.encoding if last is not None else None)
     try:
-        rows, warnings, encoding = parse_rows(page, spec)
+        rows, warnings, encoding = parse_document(page, spec)
         guards.check(spec, rows, head, force)
     except ParseError as exc:
         ctx.archive.put(page.content)
