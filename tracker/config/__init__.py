@@ -22,6 +22,8 @@ from .checks import check_keys, cron, expand, num, string, table
 from .specs import (
     DEFAULT_USER_AGENT,
     FETCH_KEYS,
+    FIELD_TYPES,
+    FORMAT_NAMES,
     SCHEDULE_KEYS,
     STORAGE_KEYS,
     TOP_KEYS,
@@ -32,7 +34,8 @@ from .specs import (
     Settings,
 )
 
-__all__ = ["AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings", "Settings", "config_path",
+__all__ = ["FIELD_TYPES", "FORMAT_NAMES", "AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings",
+           "Settings", "config_path",
            "load", "mask_url", "parse", "scrub", "url_secrets"]
 
 
