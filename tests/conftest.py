@@ -147,13 +147,23 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _reset(url: str) -> None:
-    from sqlalchemy import create_engine
+    """Empty the database: every table, including ones the store's migrations add (alembic_version)."""
+    from sqlalchemy import create_engine, text
 
     from tracker.store.schema import Base
 
     engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL lock_timeout = '20s'"))  # fail, not hang, if a session still holds a table
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+            else:
+                Base.metadata.drop_all(conn)
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
