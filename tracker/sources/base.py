@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
@@ -15,6 +15,8 @@ from ..models import Page
 
 RawRow = dict[str, str | None]
 _WS = re.compile(r"\s+")
+# decoders that are no document encoding: punycode is quadratic (1 MB: ~50 s), the others are escapes/labels
+_NOT_DOCUMENT_CODECS = frozenset({"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"})
 
 
 @dataclass
@@ -23,6 +25,7 @@ class Parsed:
 
     rows: list[RawRow]
     warnings: list[str] = field(default_factory=list)
+    encoding: str | None = None  # the codec the document was decoded with, e.g. "utf-8", "cp1252"
 
 
 class Source:
@@ -40,27 +43,78 @@ def header_key(text: str) -> str:
     return _WS.sub("", text.replace("\u00a0", " ")).casefold()
 
 
-def decode(page: Page, spec: BoardSpec) -> str:
-    """The document as text: board encoding, else declared charset, else BOM/UTF-8, else detected."""
+def one_line(text: str, limit: int = 160) -> str:
+    """The first line of `text`, white space collapsed and cut to `limit` characters (for error messages)."""
+    first = " ".join((text.strip().splitlines() or [""])[0].split())
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def shown(items: Iterable[str], limit: int = 20) -> str:
+    """Up to `limit` items for a message, each on one short line, then "and N more"."""
+    items = list(items)
+    out = ", ".join(one_line(x, 60) for x in items[:limit])
+    return out + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def decode(page: Page, spec: BoardSpec) -> tuple[str, str]:
+    """The document as text and the codec used ("utf-8", "cp1252", ...); a leading BOM is dropped.
+
+    The order, first that works: the board's `encoding`; the charset the server declared (skipped when it is
+    unknown, no document encoding, or fails on these bytes); a byte-order mark (UTF-8, or UTF-16, where an
+    odd number of bytes is a ParseError); strict UTF-8; `page.hint_encoding` (the encoding of this board's
+    last good document, so a latin-1 board keeps decoding the same way); charset-normalizer's detection.
+    An empty or white-space-only document is a ParseError.
+    """
     data = page.content
-    for enc in (spec.encoding, page.encoding):
-        if enc:
-            try:
-                return data.decode(enc).lstrip("\ufeff")
-            except (LookupError, UnicodeDecodeError):
-                continue
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+    found = _strict(data, spec.encoding) or _strict(data, page.encoding)
+    if found is None and data.startswith(codecs.BOM_UTF8):
+        found = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8"
+    elif found is None and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        found = _utf16(page, spec)
+    found = found or _strict(data, "utf-8") or _strict(data, page.hint_encoding) or _detect(page, spec)
+    text = found[0].lstrip("\ufeff")
+    if not text.strip():
+        what = f"{len(data)} bytes of white space" if data else "no content"
+        raise ParseError(f"{spec.id}: {page.url} is empty (HTTP {page.status}, {what}); the site may be down or "
+                         f"throttling; will try again on the next run")
+    return text, found[1]
+
+
+def _strict(data: bytes, encoding: str | None) -> tuple[str, str] | None:
+    """`data` decoded strictly with `encoding`, or None when it is unset, unknown, not for documents or fails."""
+    if not encoding:
+        return None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        best = from_bytes(data).best()
-        if best is None:
-            raise ParseError(f"{spec.id}: cannot detect the text encoding of {page.url}; set 'encoding' on the "
-                             f"board") from None
-        return str(best)
+        name = codecs.lookup(encoding).name
+        if name in _NOT_DOCUMENT_CODECS:
+            return None
+        return data.decode(name), name
+    except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _utf16(page: Page, spec: BoardSpec) -> tuple[str, str]:
+    if len(page.content) % 2:
+        raise ParseError(f"{spec.id}: {page.url} starts with a UTF-16 byte-order mark but has an odd number of "
+                         f"bytes ({len(page.content)}): it is cut short or not UTF-16; will try again on the next "
+                         f"run, or set 'encoding' on the board")
+    try:
+        return page.content.decode("utf-16"), "utf-16"
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"{spec.id}: {page.url} starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                         f"({exc.reason} at byte {exc.start}); set 'encoding' on the board") from None
+
+
+def _detect(page: Page, spec: BoardSpec) -> tuple[str, str]:
+    best = from_bytes(page.content).best()
+    if best is None:
+        raise ParseError(f"{spec.id}: cannot detect the text encoding of {page.url}; set 'encoding' on the "
+                         f"board")
+    try:
+        name = codecs.lookup(best.encoding).name
+    except LookupError:
+        name = best.encoding
+    return str(best), name
 
 
 def required_fields(spec: BoardSpec) -> set[str]:
@@ -85,9 +139,9 @@ def map_columns(headers: Sequence[Sequence[str]], spec: BoardSpec, where: str) -
         if found is not None:
             mapping[f.name] = found
         elif f.name in required_fields(spec):
-            shown = ", ".join(repr(" / ".join(dict.fromkeys(h))) for h in headers if any(h)) or "(none)"
+            columns = shown((repr(" / ".join(dict.fromkeys(h))) for h in headers if any(h)), 30) or "(none)"
             raise ParseError(f"{spec.id}: {where} has no column for field {f.name!r} (looked for "
-                             f"{', '.join(map(repr, f.sources))}; columns: {shown}); fix [board.fields]")
+                             f"{', '.join(map(repr, f.sources))}; columns: {columns}); fix [board.fields]")
         else:
             warnings.append(f"no column for optional field {f.name!r} (looked for {', '.join(f.sources)})")
     return mapping, warnings

@@ -10,68 +10,94 @@ from lxml.cssselect import CSSSelector
 from ..config import BoardSpec
 from ..errors import ParseError
 from ..models import Page
-from .base import Parsed, RawRow, Source, decode, map_columns
+from .base import Parsed, RawRow, Source, decode, map_columns, one_line
 
 Element = Any  # lxml's stubs type xpath() results as a wide union; elements are lxml.etree._Element
-Grid = list[list[tuple[str, bool]]]  # rows of (cell text, is header cell)
+Cell = tuple[str, bool]  # (cell text, is header cell)
+Grid = list[list[Cell]]
 _MAX_SPAN = 1000
+_GRID_PER_CELL, _GRID_SLACK = 10, 100_000  # how far colspan/rowspan may expand a table
+_MAX_LABEL = 1000  # header characters that count as a column label
 _PARSER = lxml.etree.HTMLParser(remove_comments=True)
+# compiled once; typed Any like Element, since lxml's stubs type XPath results as a wide union
+_ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+_SPANNED: Any = lxml.etree.XPath("(./tr|./thead/tr|./tbody/tr|./tfoot/tr)/*[@colspan or @rowspan]")
+_TEXT_AND_BREAKS: Any = lxml.etree.XPath(".//text() | .//br")
 
 
 def cell_text(cell: Element) -> str:
     """All text inside a cell (cheap for the common cell without markup)."""
     if len(cell) == 0:
         return str(cell.text or "")
-    for br in cell.iter("br"):  # a line break separates words
-        br.tail = " " + (br.tail or "")
-    return "".join(str(t) for t in cell.itertext())
+    # a line break separates words; read, never written back (lxml refuses text with control characters)
+    return "".join(str(t) if isinstance(t, str) else " " for t in _TEXT_AND_BREAKS(cell))
 
 
-def _span(cell: Element, name: str) -> int:
+def _span(cell: Element, name: str, limit: int) -> int:
     try:
-        return max(1, min(int(str(cell.get(name, "1")).strip() or 1), _MAX_SPAN))
+        return max(1, min(int(str(cell.get(name, "1")).strip() or 1), limit))
     except ValueError:
         return 1
 
 
-def table_grid(table: Element) -> Grid:
-    """Expand a table's own rows (not nested tables') into a rectangular grid, repeating spanned cells."""
+def table_grid(table: Element, where: str = "the table") -> Grid:
+    """Expand a table's own rows (not nested tables') into a grid, repeating spanned cells.
+
+    Spans are clamped: a colspan to the table's widest plain row (most cells in one row), a rowspan to the
+    rows left, both to 1000; a table that still expands past 10 grid cells per cell (plus 100,000) is a
+    ParseError naming `where`.
+    """
+    rows = [[c for c in tr if c.tag in ("td", "th")] for tr in _ROWS(table)]
+    if not _SPANNED(table):
+        return [[(cell_text(c), c.tag == "th") for c in cells] for cells in rows]
+    width = min(max((len(r) for r in rows), default=1), _MAX_SPAN)
+    room = limit = _GRID_PER_CELL * sum(len(r) for r in rows) + _GRID_SLACK
     grid: Grid = []
-    pending: dict[int, tuple[int, str, bool]] = {}  # column -> (rows left, text, header)
-    for tr in table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"):
-        row: list[tuple[str, bool]] = []
-        col = 0
-        cells = [c for c in tr if c.tag in ("td", "th")]
-        simple = not pending and not any(c.get("colspan") or c.get("rowspan") for c in cells)
-        if simple:
-            grid.append([(cell_text(c), c.tag == "th") for c in cells])
-            continue
-        it = iter(cells)
-        cell = next(it, None)
-        while cell is not None or any(c >= col for c in pending):
-            if col in pending:
-                left, text, head = pending[col]
-                row.append((text, head))
-                if left > 1:
-                    pending[col] = (left - 1, text, head)
-                else:
-                    del pending[col]
-                col += 1
-                continue
-            if cell is None:
-                row.append(("", False))
-                col += 1
-                continue
-            text, head = cell_text(cell), cell.tag == "th"
-            rowspan = _span(cell, "rowspan")
-            for _ in range(_span(cell, "colspan")):
-                row.append((text, head))
-                if rowspan > 1:
-                    pending[col] = (rowspan - 1, text, head)
-                col += 1
-            cell = next(it, None)
+    pending: dict[int, tuple[int, Cell]] = {}  # column -> (rows it still covers, its cell)
+    for i, cells in enumerate(rows):
+        if not pending and not any(c.get("colspan") or c.get("rowspan") for c in cells):
+            row = [(cell_text(c), c.tag == "th") for c in cells]
+        else:
+            row = _expand(cells, pending, width, min(len(rows) - i, _MAX_SPAN), room)
+        room -= len(row)
+        if room < 0:
+            raise ParseError(f"{where}: colspan/rowspan expand it past {limit} cells ({_GRID_PER_CELL} per "
+                             f"<td>/<th> plus {_GRID_SLACK}); the table is malformed")
         grid.append(row)
     return grid
+
+
+def _expand(cells: list[Element], pending: dict[int, tuple[int, Cell]], max_colspan: int, max_rowspan: int,
+            room: int) -> list[Cell]:
+    """One grid row: cells placed left to right around the columns still held by rowspans from above."""
+    row: list[Cell] = []
+    for cell in cells:
+        col = len(row)
+        while col in pending:
+            left, held = pending[col]
+            row.append(held)
+            if left > 1:
+                pending[col] = (left - 1, held)
+            else:
+                del pending[col]
+            col += 1
+        slot = (cell_text(cell), cell.tag == "th")
+        rowspan = _span(cell, "rowspan", max_rowspan)
+        colspan = _span(cell, "colspan", max_colspan)
+        if rowspan > 1:
+            pending.update((c, (rowspan - 1, slot)) for c in range(col, col + colspan))
+        row.extend([slot] * colspan)
+        if len(row) > room:
+            return row
+    for col in sorted(c for c in pending if c >= len(row)):
+        row.extend([("", False)] * (col - len(row)))
+        left, held = pending[col]
+        row.append(held)
+        if left > 1:
+            pending[col] = (left - 1, held)
+        else:
+            del pending[col]
+    return row
 
 
 def split_header(table: Element, grid: Grid) -> int:
@@ -93,7 +119,7 @@ def column_labels(header_rows: Grid) -> list[list[str]]:
     width = max((len(r) for r in header_rows), default=0)
     labels: list[list[str]] = []
     for col in range(width):
-        levels = list(dict.fromkeys(" ".join(r[col][0].split()) for r in header_rows if col < len(r)))
+        levels = list(dict.fromkeys(" ".join(r[col][0][:_MAX_LABEL].split()) for r in header_rows if col < len(r)))
         levels = [x for x in levels if x]
         labels.append([*reversed(levels), " ".join(levels)] if len(levels) > 1 else levels)
     return labels
@@ -106,10 +132,14 @@ class HtmlTable(Source):
 
     def parse(self, page: Page, spec: BoardSpec) -> Parsed:
         """Find the table(s), map header labels to fields, and return one raw row per body row."""
+        text, encoding = decode(page, spec)
         try:
-            doc = lxml.etree.fromstring(decode(page, spec), _PARSER)
-        except (lxml.etree.ParserError, ValueError) as exc:
-            raise ParseError(f"{spec.id}: {page.url} is not parseable HTML: {exc}") from exc
+            doc = lxml.etree.fromstring(text.replace("\x00", ""), _PARSER)
+        except (lxml.etree.LxmlError, ValueError) as exc:
+            raise ParseError(f"{spec.id}: {page.url} is not parseable HTML: {one_line(str(exc))}") from exc
+        if doc is None:
+            raise ParseError(f"{spec.id}: {page.url} has no HTML elements (only text, comments or white space); "
+                             f"the site may be down or throttling; will try again on the next run")
         if spec.selector:
             picked: list[Element] = CSSSelector(spec.selector)(doc)  # type: ignore[assignment]
             tables: list[Element] = []
@@ -128,7 +158,7 @@ class HtmlTable(Source):
         errors: list[ParseError] = []
         used = 0
         for i, table in enumerate(tables, start=1):
-            grid = table_grid(table)
+            grid = table_grid(table, f"{spec.id}: table #{i} of {page.url}")
             n_head = split_header(table, grid)
             try:
                 mapping, warns = map_columns(column_labels(grid[:n_head]), spec, f"table #{i} of {page.url}")
@@ -147,4 +177,4 @@ class HtmlTable(Source):
             raise errors[0] if len(errors) == 1 else ParseError(
                 f"{spec.id}: none of the {len(tables)} tables in {page.url} has the mapped columns; "
                 f"first problem: {errors[0]}")
-        return Parsed(rows, warnings)
+        return Parsed(rows, warnings, encoding)

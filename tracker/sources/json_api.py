@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import jmespath
+import jmespath.exceptions
 
 from ..config import BoardSpec
 from ..errors import ParseError
 from ..models import Page
-from .base import Parsed, RawRow, Source, decode, required_fields
+from .base import Parsed, RawRow, Source, decode, one_line, required_fields
 
 
 def as_text(value: Any) -> str | None:
@@ -23,15 +25,33 @@ def as_text(value: Any) -> str | None:
         return value
     if isinstance(value, int | float):
         return repr(value)
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def load_json(page: Page, spec: BoardSpec) -> Any:
-    """Decode a document as JSON or raise ParseError naming the board and the position."""
     try:
-        return json.loads(decode(page, spec))
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (RecursionError, ValueError):  # nested deeper than the stack allows: no usable value
+        return None
+
+
+def load_json(page: Page, spec: BoardSpec) -> tuple[Any, str]:
+    """A document's JSON value and the encoding it was read with, or a ParseError naming the board and position."""
+    text, encoding = decode(page, spec)
+    try:
+        return json.loads(text), encoding
     except json.JSONDecodeError as exc:
         raise ParseError(f"{spec.id}: {page.url} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ParseError(f"{spec.id}: {page.url} is nested too deeply to read (about {sys.getrecursionlimit()} "
+                         f"levels of [ and {{); it is not a leaderboard") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ParseError(f"{spec.id}: {page.url} is not usable JSON: {one_line(str(exc).split(':')[0])}") from None
+
+
+def search(expr: Any, value: Any, spec: BoardSpec, page: Page, where: str) -> Any:
+    """Evaluate a compiled JMESPath, turning its errors (wrong types in the data) into a ParseError."""
+    try:
+        return expr.search(value)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise ParseError(f"{spec.id}: the JMESPath {where} {expr.expression!r} failed on {page.url}: "
+                         f"{one_line(str(exc), 120)}; fix {where}") from exc
 
 
 class JsonSource(Source):
@@ -41,8 +61,8 @@ class JsonSource(Source):
 
     def parse(self, page: Page, spec: BoardSpec) -> Parsed:
         """Select the row objects and evaluate each field's JMESPath candidates (first non-null wins)."""
-        doc = load_json(page, spec)
-        items = jmespath.search(spec.rows, doc) if spec.rows else doc
+        doc, encoding = load_json(page, spec)
+        items = search(jmespath.compile(spec.rows), doc, spec, page, "'rows'") if spec.rows else doc
         if not isinstance(items, list):
             got = type(items).__name__ if items is not None else "nothing"
             raise ParseError(f"{spec.id}: 'rows' ({spec.rows or '@'}) selected {got}, not a list of rows, in "
@@ -55,7 +75,7 @@ class JsonSource(Source):
             for name, exprs in compiled:
                 value = None
                 for expr in exprs:
-                    value = expr.search(item)
+                    value = search(expr, item, spec, page, f"[board.fields] {name}")
                     if value is not None:
                         break
                 row[name] = as_text(value)
@@ -69,4 +89,4 @@ class JsonSource(Source):
                 raise ParseError(f"{spec.id}: no row of {page.url} has a value for {', '.join(missing)}; "
                                  f"check the JMESPath in [board.fields]")
             warnings = [f"no row has a value for optional field {f.name!r}" for f in spec.fields if f.name not in seen]
-        return Parsed(rows, warnings)
+        return Parsed(rows, warnings, encoding)
