@@ -5,19 +5,26 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .config import BoardSpec
+from .config import BoardSpec, name_key
 from .models import Row
 
 RawRow = Mapping[str, str | None]
 
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
+MAX_CELL = 10_000  # characters of a cell that are kept; longer (pathological) cells are cut, with a warning
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")  # + controls
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates (JSON "\ud800") cannot be stored as UTF-8
 _NO_VALUE = frozenset({"", "-", "--", "—", "–", "−", "n/a", "na", "nan", "none", "null", "unknown", "?", "tbd",
                        "not available", "/"})
-_FOOTNOTE = re.compile(r"(\s*\[\s*(\d+|[a-z]|note\s*\d*)\s*\]|\s*[†‡§¶]+|\s+\*[A-Za-z0-9]*|\*+)$", re.I)
+# footnote markers at the end of a name, matched on the REVERSED name so each character is read once:
+# "[1]" / "[a]" / "[note 2]", a run of "*" or of "†‡§¶", and " *tag" (the regexes read right to left)
+_NOTE_REV = re.compile(r"\]\s*(?:\d+|[a-z]|\d*\s*eton)\s*\[", re.I)
+_RUN_REV = re.compile(r"\*+|[†‡§¶]+")
+_TAG_REV = re.compile(r"[A-Za-z0-9]*\*\s", re.I)
+_WS = re.compile(r"\s*")
 _MARK_END = frozenset("]*†‡§¶")
 _NUMBER = re.compile(
     r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
@@ -33,7 +40,8 @@ def clean_text(text: str | None) -> str:
         return ""
     if text.isascii() and text.isprintable() and "  " not in text:
         return text.strip()
-    return _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", text).strip()
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _is_badge(ch: str) -> bool:
@@ -49,11 +57,15 @@ def clean_name(text: str | None) -> str:
     s = clean_text(s)
     if not s or (s[-1] not in _MARK_END and " *" not in s):
         return s
+    rev, pos = s[::-1], 0  # strip markers right to left; a marker that would leave nothing stays
     while True:
-        t = _FOOTNOTE.sub("", s).strip()
-        if t == s or not t:
-            return s
-        s = t
+        first = rev[pos]
+        pattern = _NOTE_REV if first == "]" else _RUN_REV if first in "*†‡§¶" else _TAG_REV
+        m = pattern.match(rev, pos)
+        ws = _WS.match(rev, m.end()) if m else None
+        if ws is None or ws.end() == len(rev):
+            return s[: len(s) - pos]
+        pos = ws.end()
 
 
 def canonical(text: str) -> str:
@@ -69,14 +81,23 @@ def is_missing(text: str | None) -> bool:
 
 
 def parse_number(text: str | None) -> float | None:
-    """Parse '91.0%', '90,98 %', '1,014.45', '−3', '~1B', '660M', '82.242 (17.758)' -> float; no value -> None."""
+    """Parse '91.0%', '90,98 %', '1,014.45', '−3', '~1B', '660M', '82.242 (17.758)' -> float; no value -> None.
+
+    Never NaN or ±inf: a value too large for a float (a 400-digit cell, "1e999", "inf") is no value either.
+    """
+    value = _number(text)
+    return value if value is None or math.isfinite(value) else None
+
+
+def _number(text: str | None) -> float | None:
+    """parse_number, except that a number too large for a float comes back as ±inf (so it can be counted)."""
     if text is None:
         return None
     head, _, rest = text.strip().partition(" ")
     if not rest or rest[0] == "(":
         try:
             value = float(head[:-1] if head.endswith("%") else head)
-            if math.isfinite(value):
+            if not math.isnan(value):
                 return value
         except ValueError:
             pass
@@ -143,27 +164,39 @@ class Normalized:
 
 
 def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
-    """Turn raw rows into Rows: typed values, canonical keys, first occurrence of a duplicate key wins."""
+    """Turn raw rows into Rows: typed values, canonical keys (after aliases), `where` filters, one row per key."""
     rows: list[Row] = []
     warnings: list[str] = []
-    seen: set[tuple[str, ...]] = set()
-    dupes: list[str] = []
-    skipped = 0
+    skipped = filtered = 0
     out_of_range: list[str] = []
     names = [f.name for f in spec.fields]
     numeric = [f.name for f in spec.fields if f.type == "number"]
     dates = [f.name for f in spec.fields if f.type == "date"]
     regexed = [f for f in spec.fields if f.regex is not None]
     key_fields = spec.key
+    aliases = dict(spec.aliases)
+    where = [(f, {v.casefold() for v in allowed}) for f, allowed in spec.where]
+    cut = 0
+    dropped: dict[str, int] = {}
     for raw in raw_rows:
-        fields: dict[str, str | None] = {n: (None if (v := raw.get(n)) is None else clean_text(v)) for n in names}
+        fields: dict[str, str | None] = {}
+        for n in names:
+            v = raw.get(n)
+            if v is not None and len(v) > MAX_CELL:
+                v, cut = v[:MAX_CELL], cut + 1
+            fields[n] = None if v is None else clean_text(v)
         for f in regexed:
             v = fields[f.name]
             if v is not None and f.regex is not None:
                 m = f.regex.search(v)
                 fields[f.name] = (m.group(1) if m.groups() else m.group(0)) if m else None
+        if where and not all((fields.get(f) or "").casefold() in allowed for f, allowed in where):
+            filtered += 1
+            continue
         if "model" in fields:
             fields["model"] = clean_name(fields["model"])
+            if aliases and fields["model"]:
+                fields["model"] = aliases.get(name_key(fields["model"]), fields["model"])
         for k in key_fields:
             if k != "model" and fields.get(k) is not None:
                 fields[k] = clean_name(fields[k])
@@ -174,11 +207,12 @@ def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
         model = fields.get("model") or " / ".join(fields.get(k) or "" for k in key_fields)
         if spec.exclude and any(p.search(model) for p in spec.exclude):
             continue
-        if key in seen:
-            dupes.append(" / ".join(key))
-            continue
-        seen.add(key)
-        values: dict[str, float | None] = {n: parse_number(fields[n]) for n in numeric}
+        values: dict[str, float | None] = {}
+        for n in numeric:
+            value = _number(fields[n])
+            if value is not None and not math.isfinite(value):
+                dropped[n], value = dropped.get(n, 0) + 1, None
+            values[n] = value
         for n in dates:
             fields[n] = parse_date(fields[n])
         if spec.metric_range is not None:
@@ -188,14 +222,58 @@ def normalize(raw_rows: Iterable[RawRow], spec: BoardSpec) -> Normalized:
                 out_of_range.append(f"{model} ({score:g})")
                 values[spec.metric] = None
         rows.append(Row(key=key, model=model, fields=fields, values=values, position=len(rows)))
+    rows, dupes = one_per_key(rows, spec)
+    if cut:
+        warnings.append(f"{cut} cell(s) longer than {MAX_CELL} characters were cut to that length")
+    warnings.extend(f"{k} {n} value(s) too large for a number (or infinite) count as no value"
+                    for n, k in dropped.items())
     if skipped:
         warnings.append(f"{skipped} row(s) without a value for the key field(s) {', '.join(key_fields)} skipped")
+    if filtered:
+        warnings.append(f"{filtered} row(s) left out by 'where'")
     if dupes:
-        shown = ", ".join(dupes[:5]) + (f" and {len(dupes) - 5} more" if len(dupes) > 5 else "")
-        warnings.append(f"{len(dupes)} duplicate key(s), first occurrence kept: {shown}")
+        shown = ", ".join(f"{k} ({n} dropped)" for k, n in dupes[:5]) + (
+            f" and {len(dupes) - 5} more" if len(dupes) > 5 else "")
+        warnings.append(f"{len(dupes)} duplicate key(s), {spec.duplicates} row kept: {shown}")
     if out_of_range:
         lo, hi = spec.metric_range or (0.0, 0.0)
         shown = ", ".join(out_of_range[:5]) + (f" and {len(out_of_range) - 5} more" if len(out_of_range) > 5 else "")
         warnings.append(f"{len(out_of_range)} {spec.metric} value(s) outside metric_range [{lo:g}, {hi:g}] "
                         f"kept no score: {shown}")
     return Normalized(tuple(rows), tuple(warnings))
+
+
+def one_per_key(rows: list[Row], spec: BoardSpec) -> tuple[list[Row], list[tuple[str, int]]]:
+    """One row per key by `duplicates` (first | best: best primary value, ties to the first | last), source order
+    kept; also each repeated key with how many rows were dropped."""
+    winner: dict[tuple[str, ...], int] = {}
+    counts: dict[tuple[str, ...], int] = {}
+    for i, row in enumerate(rows):
+        counts[row.key] = counts.get(row.key, 0) + 1
+        if row.key not in winner or spec.duplicates == "last":
+            winner[row.key] = i
+        elif spec.duplicates == "best":
+            held, v = rows[winner[row.key]].value(spec.metric), row.value(spec.metric)
+            if v is not None and (held is None or (v > held if spec.higher_is_better else v < held)):
+                winner[row.key] = i
+    if len(winner) == len(rows):
+        return rows, []
+    kept = [replace(rows[i], position=n) for n, i in enumerate(sorted(winner.values()))]
+    return kept, [(" / ".join(k), n - 1) for k, n in counts.items() if n > 1]
+
+
+def apply_aliases(rows: Sequence[Row], spec: BoardSpec) -> list[Row]:
+    """The rows under the board's current aliases (display name and key), one for one, e.g. for past snapshots."""
+    aliases = dict(spec.aliases)
+    if not aliases:
+        return list(rows)
+    at = spec.key.index("model") if "model" in spec.key else None
+    out = []
+    for row in rows:
+        alias = aliases.get(name_key(row.model))
+        if alias is None or alias == row.model:
+            out.append(row)
+            continue
+        key = row.key if at is None else (*row.key[:at], canonical(alias), *row.key[at + 1:])
+        out.append(replace(row, key=key, model=alias, fields={**row.fields, "model": alias}))
+    return out
