@@ -68,7 +68,9 @@ def test_signed_webhook_once_per_leader_change(runner: CliRunner, server: LocalS
         assert h.headers["X-Tracker-Signature"] == want
     body = json.loads(hits[1].body)
     assert set(body) == {"event_id", "type", "board", "board_title", "observed_at", "model", "value",
-                         "previous_model", "previous_value", "margin", "url", "message"}
+                         "previous_model", "previous_value", "margin", "url", "message", "significant", "published",
+                         "backdated"}
+    assert body["significant"] is True and body["backdated"] is False
     assert (body["type"], body["model"], body["previous_model"], body["value"], body["previous_value"]) == (
         "leader_changed", "B", "A", 91.0, 90.0)
     assert body["margin"] == pytest.approx(1.0) and body["board_title"] == "Leaderboard"

@@ -21,9 +21,12 @@ ALLOWED = {
     "diff": {"models", "numbers"}, "numbers": set(),
     "notify": {"models", "errors", "config", "numbers", "timeutil", "notify"},
     "store": {"models", "errors", "diff"}, "guards": {"models", "errors", "config"},
+    "judge": {"config", "diff", "models", "normalize", "store"},
+    "detect": {"models", "errors", "config", "timeutil", "numbers", "fetch", "sources", "normalize", "store", "diff",
+               "guards", "judge", "pipeline"},
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "protego": {"fetch"}, "urllib3": {"fetch"},
-                    "lxml": {"sources"}, "apprise": {"notify"},
+                    "lxml": {"sources", "detect"}, "apprise": {"notify"},
                     "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "config"},
                     "click": {"cli"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
 

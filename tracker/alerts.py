@@ -86,7 +86,10 @@ def collect(settings: Settings, store: Store, now: datetime) -> int:
             status, note = "pending", None
             if e.type is ChangeKind.LEADER_CHANGED:
                 margin = notify.Alert(e, spec.title, spec.url, spec.higher_is_better).margin
-                if rule.min_margin and margin is not None and margin < rule.min_margin:
+                if e.significant is False and not rule.ties:
+                    status, note = "suppressed", ("a statistical tie (the confidence intervals overlap); set "
+                                                  "ties = true on the rule to alert it")
+                elif rule.min_margin and margin is not None and margin < rule.min_margin:
                     status, note = "suppressed", f"margin {margin:g} is below min_margin {rule.min_margin:g}"
                 elif rule.confirm > 1:
                     status, note = "waiting", f"until the lead holds for {rule.confirm} snapshots"

@@ -51,7 +51,7 @@ def sota_chart(hist: History, rows: Sequence[Row] = (), *, fmt_: str = "png", en
         raise TrackerError(f"cannot draw a chart as {fmt_!r}; use a .png or .svg file name")
     if not hist.records:
         raise TrackerError(f"{spec.id}: no snapshots with a {spec.metric} value yet; nothing to draw")
-    date_field = next((f.name for f in spec.fields if f.type == "date"), None)
+    date_field = spec.published or next((f.name for f in spec.fields if f.type == "date"), None)
     dots = [(d, v) for r in rows if date_field and (d := _date(r.fields.get(date_field))) is not None
             and (v := r.value(spec.metric)) is not None and (since is None or d >= since)]
     with rc_context({"svg.hashsalt": "tracker", "svg.fonttype": "none", "font.size": 10}):

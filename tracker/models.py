@@ -13,6 +13,7 @@ class ChangeKind(enum.StrEnum):
 
     ENTRY_ADDED = "entry_added"
     ENTRY_REMOVED = "entry_removed"
+    ENTRY_RENAMED = "entry_renamed"
     SCORE_CHANGED = "score_changed"
     LEADER_CHANGED = "leader_changed"
     NEW_SOTA = "new_sota"
@@ -87,6 +88,10 @@ class Change:
     value: float | None = None
     previous_model: str | None = None
     previous_value: float | None = None
+    significant: bool | None = None  # leader_changed: the new leader's interval lies beyond the previous one's
+    margin: float | None = None  # leader_changed/new_sota: how far the new value is ahead (positive is better)
+    published: str | None = None  # the date the leader row's result was published (board `published` field)
+    backdated: bool = False  # new_sota: published before the previous record
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,10 @@ class Event:
     message: str
     backfilled: bool = False
     notify: bool = True
+    significant: bool | None = None
+    published: str | None = None
+    backdated: bool = False
+    margin: float | None = None
 
 
 @dataclass(frozen=True)

@@ -262,6 +262,15 @@ def one_per_key(rows: list[Row], spec: BoardSpec) -> tuple[list[Row], list[tuple
     return kept, [(" / ".join(k), n - 1) for k, n in counts.items() if n > 1]
 
 
+def aliased(spec: BoardSpec, model: str, key: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """A stored name and key under the board's current aliases."""
+    alias = dict(spec.aliases).get(name_key(model)) if spec.aliases else None
+    if alias is None or "model" not in spec.key:
+        return (alias or model), key
+    at = spec.key.index("model")
+    return alias, (*key[:at], canonical(alias), *key[at + 1:])
+
+
 def apply_aliases(rows: Sequence[Row], spec: BoardSpec) -> list[Row]:
     """The rows under the board's current aliases (display name and key), one for one, e.g. for past snapshots."""
     aliases = dict(spec.aliases)

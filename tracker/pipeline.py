@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from . import guards
 from .config import BoardSpec, Settings
-from .diff import diff, leader
 from .errors import Cancelled, FetchError, ParseError, TrackerError
-from .fetch import Fetcher, read_file_url
+from .fetch import Fetcher, OncePerRun, read_file_url
+from .judge import judge, record_of
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
 from .sources import FORMATS
@@ -133,13 +134,9 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     if head is not None and head.content_hash == digest:
         _, back = store.record_fetch(spec.id, _replace(info, status="unchanged"), recovered)
         return RunResult(spec.id, "unchanged", head.id, len(rows), _events(back), warnings=tuple(info.warnings))
-    prev_leader = _find(head.rows, head.leader_key) if head else None
-    new_leader = leader(rows, spec.metric, spec.higher_is_better, head.leader_key if head else None)
-    changes: list[Change] = []
-    if head is not None:
-        changes = diff(head.rows, rows, title=spec.title, metric=spec.metric, tracked=spec.tracked,
-                       higher_is_better=spec.higher_is_better, prev_leader=prev_leader, curr_leader=new_leader,
-                       record=store.record(spec.id, spec.higher_is_better))
+    verdict = judge(spec, head.rows if head else None, head.leader_key if head else None, rows,
+                    record_of(store, spec) if head else None)
+    new_leader, changes = verdict.leader, list(verdict.changes)
     ctx.archive.put(page.content)
     snap, events = store.save(
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
@@ -163,12 +160,6 @@ def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: da
     _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled, notify)
     logger.info("failed: %s", error)
     return RunResult(spec.id, "failed", error=error, events=(event,) if event else ())
-
-
-def _find(rows: Sequence[Row], key: tuple[str, ...] | None) -> Row | None:
-    if key is None:
-        return None
-    return next((r for r in rows if r.key == key), None)
 
 
 def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
@@ -244,10 +235,13 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
     """Run the named boards (all when none are named), `[fetch] workers` at a time; results in config order.
 
     Boards on different hosts are fetched concurrently; the fetcher's per-host gate keeps one request in flight
-    per host. One failure never stops the rest.
+    per host. A URL shared by several boards is fetched once. One failure never stops the rest.
     """
     chosen = list(specs) if specs is not None else (
         [settings.board(b) for b in boards] if boards else list(settings.boards))
+    urls = Counter(spec.fetch_url for spec in chosen)
+    if ctx.fetcher is not None and any(n > 1 for n in urls.values()):
+        ctx = replace(ctx, fetcher=OncePerRun(ctx.fetcher, [u for u, n in urls.items() if n > 1]))
     if len(chosen) <= 1 or settings.fetch.workers <= 1:
         return [run_source(spec, ctx, force=force) for spec in chosen]
     with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)), thread_name_prefix="board") as pool:
@@ -255,16 +249,58 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
 
 
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,
-                 observed_at: datetime | None = None, force: bool = False, alert: bool = False) -> list[RunResult]:
-    """Ingest saved documents in the order given, each observed at `observed_at` or its modification time.
+                 observed_at: datetime | None = None, by_name: bool = False, force: bool = False,
+                 alert: bool = False, allow_older: bool = False, now: datetime | None = None) -> list[RunResult]:
+    """Ingest saved documents in the order given, each observed at `observed_at`, the date its name starts with
+    (`by_name`), or its modification time.
 
-    Their events are recorded but not alerted unless `alert` is true (backfills of history stay quiet).
+    Nothing is imported when a file is observed in the future, has no date in its name (`by_name`), or (unless
+    `allow_older`) is observed before the board's latest snapshot, since snapshots are compared in storage order;
+    a file already imported at that time is then reported unchanged. Events are recorded but not alerted unless
+    `alert` is true (backfills of history stay quiet).
     """
+    from .timeutil import name_time, short
+
+    def ref(path: Path, when: datetime, content: bytes | None = None) -> str:
+        data = content if content is not None else read_file_url(str(path), 1 << 40).content
+        return f"import:{sha256(data)}@{when.astimezone(UTC).isoformat()}"  # content and time: seen before?
+
+    now = now or datetime.now(UTC)
+    paths = [Path(f) for f in files]
+    times: list[datetime] = []
+    for path in paths:
+        when = name_time(path.name, now) if by_name else observed_at
+        if by_name and when is None:
+            raise TrackerError(f"{path}: its name does not start with a date (like 2021-06-30_x.csv or "
+                               f"2024-07-13T06-00Z.json); rename it, or pass --observed-at WHEN")
+        when = when or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if when > now:
+            raise TrackerError(f"{path}: observed at {short(when)}, which is in the future (now {short(now)}); "
+                               f"check the date")
+        times.append(when)
+    latest = ctx.store.latest(spec.id, with_rows=False)
+    floor = latest.observed_at if latest is not None else None
+    done = ctx.store.refs(spec.id, "import:") if latest is not None and not allow_older else set()
+    skip: set[int] = set()
+    for i, (path, when) in enumerate(zip(paths, times, strict=True)):
+        if floor is not None and when < floor and not allow_older:
+            if ref(path, when) in done:
+                skip.add(i)  # imported before, at this very time: nothing to do
+                continue
+            what = (f"{spec.id}'s latest snapshot #{latest.id} ({short(latest.observed_at)})"
+                    if latest is not None and when < latest.observed_at else f"a file given before it ({short(floor)})")
+            raise TrackerError(f"{path}: observed {short(when)}, before {what}; snapshots are compared in the order "
+                               f"they are stored, so import older versions first or into a fresh store, or pass "
+                               f"--allow-older")
+        floor = when if floor is None else max(floor, when)
     results = []
-    for f in files:
-        path = Path(f)
+    for i, (path, when) in enumerate(zip(paths, times, strict=True)):
+        if i in skip:
+            results.append(RunResult(spec.id, "unchanged"))
+            continue
         page = read_file_url(str(path), 1 << 40)
-        when = observed_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
         results.append(ingest(spec, Page(url=str(path), content=page.content, fetched_at=when), ctx,
-                              origin="import", observed_at=when, force=force, notify=alert))
+                              origin="import", observed_at=when, force=force, notify=alert,
+                              ref=ref(path, when, page.content)))
     return results
+

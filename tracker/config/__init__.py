@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConfigError
 from .alerts import AlertSpec, alert, mask_url, scrub, url_secrets
 from .board import board, with_written_url
-from .checks import check_keys, cron, expand, num, string, table
+from .checks import check_keys, cron, duration, expand, num, string, table
+from .semantics import aliases, name_key
 from .specs import (
     DEFAULT_USER_AGENT,
     FETCH_KEYS,
@@ -36,7 +37,7 @@ from .specs import (
 
 __all__ = ["FIELD_TYPES", "FORMAT_NAMES", "AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings",
            "Settings", "config_path",
-           "load", "mask_url", "parse", "scrub", "url_secrets"]
+           "load", "mask_url", "name_key", "parse", "scrub", "url_secrets"]
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -95,6 +96,7 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
                               "[fetch] wayback_url").rstrip("/"),
         deadline=num(fetch_t, "deadline", "[fetch]", 120.0, low=1.0),
         allow_private=allow_private,
+        retry_failed=duration(fetch_t["retry_failed"], "[fetch] retry_failed") if "retry_failed" in fetch_t else None,
     )
     sched_t = table(data, "schedule")
     check_keys(sched_t, SCHEDULE_KEYS, "[schedule]")
@@ -113,7 +115,9 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
     boards_raw = data.get("board", [])
     if not isinstance(boards_raw, list):
         raise ConfigError("config: 'board' must be an array of tables: write [[board]], not [board]")
-    boards = tuple(with_written_url(board(b, i, base, schedule), written[i] if i < len(written) else None, base)
+    global_aliases = aliases(data.get("aliases"), "[aliases]")
+    boards = tuple(with_written_url(board(b, i, base, schedule, global_aliases), written[i] if i < len(written)
+                                    else None, base)
                    for i, b in enumerate(boards_raw))
     seen: set[str] = set()
     for b in boards:

@@ -15,7 +15,7 @@ from ..models import ChangeKind
 from .checks import check_keys, num, str_list
 
 ALERT_KEYS = ("on", "boards", "notify", "digest", "secret", "min_margin", "confirm", "failures", "max_attempts",
-              "backoff")
+              "backoff", "ties")
 EVENT_TYPES = tuple(k.value for k in ChangeKind)
 
 
@@ -34,6 +34,7 @@ class AlertSpec:
     failures: int = 3
     max_attempts: int = 5
     backoff: float = 60.0
+    ties: bool = False  # alert leader changes inside the confidence intervals (statistical ties) too
 
     def covers(self, board_id: str) -> bool:
         """Whether the rule's `boards` globs match this board."""
@@ -57,13 +58,16 @@ def alert(raw: Any, index: int) -> AlertSpec:
                               f"or an Apprise URL such as mailto://... or ntfy://topic")
         if target.startswith("webhook+") and not target.startswith(("webhook+http://", "webhook+https://")):
             raise ConfigError(f"{w}: webhook target must be webhook+http://... or webhook+https://...")
-    digest = raw.get("digest", False)
-    if not isinstance(digest, bool):
-        raise ConfigError(f"{w}: 'digest' must be true or false")
+    digest, ties = raw.get("digest", False), raw.get("ties", False)
+    for name, flag in (("digest", digest), ("ties", ties)):
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{w}: '{name}' must be true or false")
     secret = raw.get("secret")
     if secret is not None and (not isinstance(secret, str) or not secret):
         raise ConfigError(f"{w}: 'secret' must be a non-empty string, e.g. \"${{TRACKER_WEBHOOK_SECRET}}\"")
     spec = {k: raw.get(k) for k in ("on", "boards", "notify", "digest", "min_margin", "confirm")}
+    if ties:
+        spec["ties"] = True  # keeps the key (and so the delivery history) of rules written before `ties` existed
     key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return AlertSpec(
         key=key, on=on, boards=str_list(raw, "boards", w, ("*",)), notify=notify, digest=digest, secret=secret,
@@ -71,7 +75,7 @@ def alert(raw: Any, index: int) -> AlertSpec:
         confirm=int(num(raw, "confirm", w, 1, low=1, high=100)),
         failures=int(num(raw, "failures", w, 3, low=0, high=1000)),
         max_attempts=int(num(raw, "max_attempts", w, 5, low=1, high=100)),
-        backoff=num(raw, "backoff", w, 60.0, low=0.0))
+        backoff=num(raw, "backoff", w, 60.0, low=0.0), ties=ties)
 
 
 _URL = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$", re.I)

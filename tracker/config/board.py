@@ -17,6 +17,7 @@ import jmespath.exceptions
 
 from ..errors import ConfigError
 from .checks import ENV_REF, check_keys, cron, cron_interval, duration, num, regex, str_list, string
+from .semantics import semantics
 from .specs import BOARD_KEYS, FIELD_KEYS, FIELD_TYPES, FORMAT_NAMES, SLUG, BoardSpec, FieldSpec, ScheduleSettings
 
 
@@ -55,7 +56,8 @@ def _field(name: str, raw: Any, where: str, numeric: bool) -> FieldSpec:
     return FieldSpec(name, sources, ftype, pattern)
 
 
-def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = None) -> BoardSpec:
+def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = None,
+          global_aliases: Mapping[str, str] | None = None) -> BoardSpec:
     """Validate one [[board]] table (after ${VAR} expansion) into a BoardSpec."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"board #{index + 1}: must be a table")
@@ -80,7 +82,7 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
             if item not in fields_raw:
                 raise ConfigError(f"{w}: '{what}' names {item!r}, which is not a field "
                                   f"(fields: {', '.join(names)})")
-    fields = tuple(_field(n, r, w, n in (metric, *metrics)) for n, r in fields_raw.items())
+    fields = tuple(_field(n, r, w, n in (metric, *metrics, "ci_lower", "ci_upper")) for n, r in fields_raw.items())
     for f in fields:
         if f.name in (metric, *metrics) and f.type != "number":
             raise ConfigError(f"{w}.fields.{f.name}: a metric must have type 'number'")
@@ -139,10 +141,11 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         cron(crontab, f"{w}.schedule", sched.timezone)
     interval = every or cron_interval(crontab or sched.default, sched.timezone)
     stale_after = duration(raw["stale_after"], f"{w}.stale_after") if "stale_after" in raw else 3 * interval
+    rules = semantics(raw, w, fields, metric, global_aliases or {})
     parse_keys = ("format", "metric", "metrics", "key", "metric_range", "selector", "rows", "dataset", "fields",
-                  "exclude", "encoding", "higher_is_better")
-    parse_hash = hashlib.sha256(
-        json.dumps({k: raw.get(k) for k in parse_keys}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+                  "exclude", "encoding", "higher_is_better", "duplicates", "where")
+    parse_hash = hashlib.sha256(json.dumps({**{k: raw.get(k) for k in parse_keys}, "aliases": rules["aliases"]},
+                                           sort_keys=True, default=str).encode()).hexdigest()[:16]
     return BoardSpec(
         id=bid,
         title=string(raw, "title", w, bid),
@@ -166,5 +169,6 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         every=every,
         interval=interval,
         stale_after=stale_after,
+        **rules,
     )
 

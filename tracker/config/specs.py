@@ -16,17 +16,19 @@ FIELD_TYPES = ("text", "number", "date")
 DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
-TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert")
+TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert", "aliases")
 
 STORAGE_KEYS = ("url", "snapshots", "lock_wait", "keep_failed")
 FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
-              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private")
+              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private", "retry_failed")
 SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
 BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
     "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding", "schedule", "every",
-    "stale_after",
+    "stale_after", "aliases", "renames", "duplicates", "tolerance", "where", "published",
 )
+DUPLICATES = ("first", "best", "last")
+CI_FIELDS = ("ci", "ci_lower", "ci_upper")  # role fields: a confidence interval around the primary metric
 FIELD_KEYS = ("from", "type", "regex")
 
 
@@ -66,6 +68,12 @@ class BoardSpec:
     every: timedelta | None = None
     interval: timedelta = timedelta(days=1)
     stale_after: timedelta = timedelta(days=3)
+    aliases: tuple[tuple[str, str], ...] = ()  # (canonical form of another name, the name it stands for)
+    renames: bool = True  # pair a disappeared and an appeared entry with equal numbers as one entry_renamed
+    duplicates: str = "first"  # which row wins when a key repeats in one document: first | best | last
+    tolerance: float = 0.0  # metric changes of at most this much are no change
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep rows whose field text is one of these
+    published: str | None = None  # a date field: when the result was published (paper date)
     fetch_url: str = ""  # `url` with ${VAR} expanded: only ever handed to the fetcher
     secrets: tuple[tuple[str, str], ...] = ()  # (value, "${NAME}") of every ${VAR} in `url`
 
@@ -111,6 +119,7 @@ class FetchSettings:
     wayback_url: str = "https://web.archive.org"
     deadline: float = 120.0  # seconds for a whole document: redirects, retries and every read included
     allow_private: bool = False  # follow redirects from public hosts to loopback/private/link-local addresses
+    retry_failed: timedelta | None = None  # a board whose last run failed is due again after this (None: off)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
     robots.py    robots.txt: capped reads, Protego rules, a per-origin cache
     reasons.py   requests/urllib3 errors -> one short reason, and whether to retry
     http.py      HttpFetcher: GET, retries, redirects, ETag/304, size caps
+    shared.py    OncePerRun: a URL shared by several boards is fetched once per run
 """
 
 from __future__ import annotations
@@ -15,5 +16,6 @@ from .base import Fetcher, read_file_url
 from .gate import HostGate
 from .http import HttpFetcher
 from .reasons import describe
+from .shared import OncePerRun
 
-__all__ = ["Fetcher", "HostGate", "HttpFetcher", "describe", "read_file_url"]
+__all__ = ["Fetcher", "HostGate", "HttpFetcher", "OncePerRun", "describe", "read_file_url"]

@@ -25,6 +25,8 @@ class Alert:
     def margin(self) -> float | None:
         """How far the new value beats the previous one (positive is better), for leader changes and records."""
         e = self.event
+        if e.margin is not None:
+            return e.margin
         if e.type not in (ChangeKind.LEADER_CHANGED, ChangeKind.NEW_SOTA) or e.value is None \
                 or e.previous_value is None:
             return None
@@ -38,7 +40,8 @@ class Alert:
             "event_id": e.id, "type": e.type.value, "board": e.board, "board_title": self.board_title,
             "observed_at": iso(e.observed_at), "model": e.model, "value": e.value,
             "previous_model": e.previous_model, "previous_value": e.previous_value, "margin": self.margin,
-            "url": self.board_url, "message": text(self)})
+            "url": self.board_url, "message": text(self), "significant": e.significant, "published": e.published,
+            "backdated": e.backdated})
         return data
 
 

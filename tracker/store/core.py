@@ -79,8 +79,8 @@ class Store(Queries):
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
         except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot open the database {self.safe_url}: {exc}; check [storage] url or "
-                             f"TRACKER_DATABASE_URL") from exc
+            raise StoreError(f"cannot open the database {self.safe_url}: {migrate.describe(exc)}; check [storage] "
+                             f"url or TRACKER_DATABASE_URL") from exc
         migrate.ensure(self.engine, self.safe_url, lock_wait)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._held: HeldLock | None = None
@@ -125,7 +125,7 @@ class Store(Queries):
             with self._session.begin() as session:
                 return fn(session)
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error while {what} ({self.safe_url}): {exc}") from exc
+            raise StoreError(migrate.error_text(what, self.safe_url, exc)) from exc
 
     # ---- writes -------------------------------------------------------------------------------------
 
@@ -211,7 +211,8 @@ class Store(Queries):
         return {"board_id": board, "type": c.kind.value, "observed_at": observed_at, "snapshot_id": snapshot_id,
                 "fetch_id": fetch_id, "model": c.model, "key": dump_key(c.key), "metric": c.metric, "value": c.value,
                 "previous_model": c.previous_model, "previous_value": c.previous_value, "message": c.message,
-                "backfilled": backfilled, "notify": alert, "alert_pending": alert}
+                "backfilled": backfilled, "notify": alert, "alert_pending": alert, "significant": c.significant,
+                "margin": c.margin, "published": c.published, "backdated": c.backdated}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

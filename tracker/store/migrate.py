@@ -8,17 +8,18 @@ does not import Alembic.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from .lock import store_lock
 
 logger = logging.getLogger(__name__)
-HEAD = "0002"  # the newest revision in migrations/versions (a test checks they agree)
+HEAD = "0003"  # the newest revision in migrations/versions (a test checks they agree)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -49,8 +50,9 @@ def ensure(engine: Engine, where: str, wait: float) -> None:
             _upgrade(conn, stamp_first=current is None and has_tables)
             logger.info("upgraded the store schema of %s from %s to %s", where, current or "(none)", HEAD)
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot prepare the database {where}: {_first_line(exc)}; check [storage] url or "
-                         f"TRACKER_DATABASE_URL") from exc
+        line = describe(exc)
+        raise StoreError(f"cannot prepare the database {where}: {line}; "
+                         f"{fix(where, line) or 'check [storage] url or TRACKER_DATABASE_URL'}") from exc
 
 
 def newer(where: str, current: str) -> str:
@@ -78,6 +80,31 @@ def _upgrade(conn: Connection, *, stamp_first: bool) -> None:
     command.upgrade(cfg, "head")
 
 
-def _first_line(exc: SQLAlchemyError) -> str:
+def describe(exc: BaseException) -> str:
+    """A database error in one line: the driver's first line, without SQL text, parameters or links."""
     orig = getattr(exc, "orig", None)
-    return (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
+    text = str(orig if orig is not None else exc).strip()
+    line = text.splitlines()[0].strip() if text else type(exc).__name__
+    line = re.sub(r"^\([\w.]+\)\s*", "", line)  # "(sqlite3.OperationalError) ..."
+    line = re.split(r"\s*\[SQL: |\s*\(Background on this error at", line)[0]
+    return line or type(exc).__name__
+
+
+def fix(where: str, line: str) -> str | None:
+    """What to do about a database error, when tracker knows: an SQLite file that cannot be opened or written."""
+    low = line.lower()
+    if not where.startswith("sqlite") or not any(s in low for s in (
+            "readonly database", "read-only", "unable to open database file", "disk i/o error")):
+        return None
+    try:
+        path = (make_url(where).database or where).removeprefix("file:")
+    except Exception:
+        path = where
+    return f"check that {path} and its folder exist and are writable, or set [storage] url"
+
+
+def error_text(what: str, where: str, exc: BaseException) -> str:
+    """The one-line message of a database error while doing `what` on the store at `where`."""
+    line = describe(exc)
+    hint = fix(where, line)
+    return f"database error while {what} ({where}): {line}" + (f"; {hint}" if hint else "")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from ..diff import Record
+from ..errors import StoreError
 from ..models import BoardStatus, ChangeKind, Event, Fetch, Row, Snapshot
 from .codec import unpack_rows
+from .migrate import error_text
 from .schema import EventRow, FetchRow, SnapshotRow
 
 T = TypeVar("T")
@@ -30,7 +33,14 @@ def dump_key(key: Sequence[str] | None) -> str | None:
 class Queries:
     """Every read of the store; Store provides `_run`."""
 
+    _session: sessionmaker[Session]
+
     def _run(self, what: str, fn: Callable[[Session], T], *, write: bool = False) -> T:
+        raise NotImplementedError
+
+    @property
+    def safe_url(self) -> str:
+        """The database URL with any password masked (Store provides it)."""
         raise NotImplementedError
 
 
@@ -132,6 +142,44 @@ class Queries:
         result: list[Event] = self._run("reading events", fn)
         return result
 
+    def iter_events(self, boards: Sequence[str] | None = None, types: Sequence[str] = (),
+                    since: datetime | None = None, until: datetime | None = None, limit: int | None = None,
+                    batch: int = 500) -> Iterator[Event]:
+        """Stored events oldest first, streamed `batch` rows at a time; `limit` keeps the newest N (still oldest first).
+
+        `boards` None means every board. The read transaction stays open until the iterator is exhausted or closed.
+        """
+        q = select(EventRow)
+        if boards is not None:
+            q = q.where(EventRow.board_id.in_(list(boards)))
+        if types:
+            q = q.where(EventRow.type.in_(list(types)))
+        if since is not None:
+            q = q.where(EventRow.observed_at >= since)
+        if until is not None:
+            q = q.where(EventRow.observed_at <= until)
+        if limit is not None:
+            newest = q.with_only_columns(EventRow.id).order_by(EventRow.id.desc()).limit(limit).subquery()
+            q = select(EventRow).where(EventRow.id.in_(select(newest.c.id)))
+        q = q.order_by(EventRow.id.asc()).execution_options(yield_per=batch)
+        try:
+            with self._session() as s:
+                for r in s.scalars(q):
+                    yield event_of(r)
+        except SQLAlchemyError as exc:
+            raise StoreError(error_text("reading events", self.safe_url, exc)) from exc
+
+    def snapshot_list(self, board: str) -> list[tuple[Snapshot, int]]:
+        """The board's snapshots without rows, oldest first, each with the number of events recorded with it."""
+        def fn(s: Session) -> list[tuple[Snapshot, int]]:
+            counts = dict(s.execute(select(EventRow.snapshot_id, func.count()).where(
+                EventRow.board_id == board, EventRow.snapshot_id.is_not(None)).group_by(EventRow.snapshot_id)).all())
+            q = select(SnapshotRow).options(defer(SnapshotRow.rows_blob)).where(
+                SnapshotRow.board_id == board).order_by(SnapshotRow.id.asc())
+            return [(snapshot_of(r, ()), int(counts.get(r.id, 0))) for r in s.scalars(q)]
+        result: list[tuple[Snapshot, int]] = self._run(f"reading the snapshots of {board}", fn)
+        return result
+
     def status(self, board: str, title: str, url: str) -> BoardStatus:
         """Counters and health of one board."""
         failures = self.consecutive_failures(board)
@@ -210,7 +258,8 @@ def event_from(event_id: int, d: dict[str, Any]) -> Event:
                  or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=_key(d["key"]),
                  metric=d["metric"], value=d["value"], previous_model=d["previous_model"],
                  previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]),
-                 notify=bool(d["notify"]))
+                 notify=bool(d["notify"]), significant=d["significant"], published=d["published"],
+                 backdated=bool(d["backdated"]), margin=d["margin"])
 
 
 def event_of(r: EventRow) -> Event:
@@ -218,4 +267,5 @@ def event_of(r: EventRow) -> Event:
     return Event(id=r.id, type=ChangeKind(r.type), board=r.board_id, observed_at=r.observed_at,
                  snapshot_id=r.snapshot_id, model=r.model, key=_key(r.key), metric=r.metric, value=r.value,
                  previous_model=r.previous_model, previous_value=r.previous_value, message=r.message,
-                 backfilled=bool(r.backfilled), notify=bool(r.notify))
+                 backfilled=bool(r.backfilled), notify=bool(r.notify), significant=r.significant,
+                 published=r.published, backdated=bool(r.backdated), margin=r.margin)

@@ -110,6 +110,10 @@ class EventRow(Base):
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
     alert_pending: Mapped[bool] = mapped_column(Boolean, default=False)  # the outbox has not queued it yet
+    significant: Mapped[bool | None] = mapped_column(Boolean)  # leader_changed beyond the confidence intervals
+    margin: Mapped[float | None] = mapped_column(Float)  # leader_changed/new_sota: how far ahead (positive = better)
+    published: Mapped[str | None] = mapped_column(String(40))  # the leader row's published date
+    backdated: Mapped[bool] = mapped_column(Boolean, default=False)  # new_sota published before the record
     __table_args__ = (Index("ix_event_board", "board_id", "id"), Index("ix_event_type", "type", "id"),
                       Index("ix_event_alert_pending", "alert_pending", "id"))
 
