@@ -71,7 +71,7 @@ def test_diff_formats_refs_and_exit_code(runner: CliRunner, timm: Path) -> None:
     kinds = [c["type"] for c in data[0]["changes"]]
     assert kinds[:2] == ["new_sota", "leader_changed"]
     code, out, _ = invoke(runner, timm, "diff", "imagenet-timm", "--from", "1", "--to", "2", "--exit-code")
-    assert code == 1 and "! tf_efficientnet_l2_ns (88.352) takes the lead from ig_resnext101_32x48d" in out
+    assert code == 1 and "! tf_efficientnet_l2_ns @800 (88.352) takes the lead from ig_resnext101_32x48d @224" in out
     code, out, _ = invoke(runner, timm, "diff", "imagenet-timm", "--from", "3", "--to", "3", "--exit-code")
     assert code == 0 and "no changes" in out
     code, out, _ = invoke(runner, timm, "diff", "--since", "2020-02-10", "--format", "markdown")
@@ -166,3 +166,19 @@ def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_
                             for r in conn.execute(text(f"SELECT * FROM {t}")) for v in r)
         engine.dispose()
         assert "${LB_TOKEN}" in dump and "tok-8f3a9c" not in dump
+
+
+def test_diff_refuses_from_newer_than_to_and_points_at_snapshots(runner: CliRunner, timm: Path) -> None:
+    code, out, err = invoke(runner, timm, "diff", "imagenet-timm", "--from", "3", "--to", "1")
+    assert (code, out) == (2, "") and err == "Error: imagenet-timm: --from #3 is newer than --to #1; swap them\n"
+    code, _, err = invoke(runner, timm, "diff", "imagenet-timm", "--to", "99")
+    assert code == 2 and "`tracker snapshots imagenet-timm` lists them" in err
+    code, out, _ = invoke(runner, timm, "snapshots", "imagenet-timm")
+    assert code == 0 and [line.split()[0] for line in out.splitlines()[2:]] == ["1", "2", "3"]
+
+
+def test_global_options_after_the_command(runner: CliRunner, timm: Path) -> None:
+    result = runner.invoke(cli, ["boards", "--format", "json", "--config", str(timm)])
+    assert result.exit_code == 0 and json.loads(result.stdout)[0]["snapshots"] == 3
+    result = runner.invoke(cli, ["show", "imagenet-timm", "--config", str(timm), "-v", "--as-of", "99"])
+    assert result.exit_code == 2 and "Traceback" in result.stderr

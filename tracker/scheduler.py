@@ -35,24 +35,35 @@ def trigger(spec: BoardSpec, sched: ScheduleSettings, jitter: float | None = Non
     return t
 
 
-def next_due(spec: BoardSpec, sched: ScheduleSettings, last_fetch: datetime | None, now: datetime) -> datetime:
-    """When the board is next due: now if never fetched, else the first scheduled time after its last fetch."""
+def next_due(spec: BoardSpec, sched: ScheduleSettings, last_fetch: datetime | None, now: datetime, *,
+             failed: bool = False, retry_failed: timedelta | None = None) -> datetime:
+    """When the board is next due: now if never fetched, else the first scheduled time after its last fetch.
+
+    With `retry_failed` ([fetch] retry_failed) and a last run that `failed`, it is due again that long after the
+    failure when that comes before its next scheduled time.
+    """
     if last_fetch is None:
         return now
     if spec.every is not None:
-        return last_fetch + spec.every
-    t = CronTrigger.from_crontab(spec.schedule or sched.default, timezone=sched.timezone)
-    nxt = t.get_next_fire_time(None, last_fetch + timedelta(microseconds=1))
-    return nxt.astimezone(UTC) if nxt is not None else now + timedelta(days=365)
+        regular = last_fetch + spec.every
+    else:
+        t = CronTrigger.from_crontab(spec.schedule or sched.default, timezone=sched.timezone)
+        nxt = t.get_next_fire_time(None, last_fetch + timedelta(microseconds=1))
+        regular = nxt.astimezone(UTC) if nxt is not None else now + timedelta(days=365)
+    if failed and retry_failed is not None:
+        return min(regular, last_fetch + retry_failed)
+    return regular
 
 
 def due(settings: Settings, store: Store, now: datetime | None = None) -> list[BoardSpec]:
-    """The boards due now by their schedule and last fetch attempt."""
+    """The boards due now by their schedule and last fetch attempt (sooner after a failure with retry_failed)."""
     now = now or datetime.now(UTC)
+    retry = settings.fetch.retry_failed
     out = []
     for spec in settings.boards:
         last = store.last_fetch_at(spec.id)
-        if next_due(spec, settings.schedule, last, now) <= now:
+        failed = retry is not None and last is not None and store.consecutive_failures(spec.id) > 0
+        if next_due(spec, settings.schedule, last, now, failed=failed, retry_failed=retry) <= now:
             out.append(spec)
     return out
 
@@ -63,7 +74,9 @@ def health(settings: Settings, store: Store, now: datetime | None = None) -> lis
     out = []
     for spec in settings.boards:
         st = store.status(spec.id, spec.title, spec.url)
-        out.append(replace(st, next_due_at=next_due(spec, settings.schedule, st.last_fetch_at, now)))
+        at = next_due(spec, settings.schedule, st.last_fetch_at, now, failed=st.consecutive_failures > 0,
+                      retry_failed=settings.fetch.retry_failed)
+        out.append(replace(st, next_due_at=at))
     return out
 
 
@@ -88,8 +101,8 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     overdue = {s.id for s in due(settings, ctx.store, now)}
     for spec in settings.boards:
         kwargs = {"next_run_time": now} if spec.id in overdue else {}
-        scheduler.add_job(_job, trigger(spec, sched), args=(settings, spec, ctx), id=spec.id, name=spec.id,
-                          **kwargs)
+        scheduler.add_job(_job, trigger(spec, sched), args=(settings, spec, ctx, scheduler), id=spec.id,
+                          name=spec.id, **kwargs)
     logger.info("scheduling %d board(s); %d due now", len(settings.boards), len(overdue))
     if install_signals:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -107,10 +120,13 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     logger.info("scheduler stopped")
 
 
-def _job(settings: Settings, spec: BoardSpec, ctx: Context) -> None:
+def _job(settings: Settings, spec: BoardSpec, ctx: Context, scheduler: BlockingScheduler | None = None) -> None:
     result = run_source(spec, ctx)
     log = logger.warning if result.failed else logger.info
     log("%s", result.summary())
+    retry = settings.fetch.retry_failed
+    if result.failed and retry is not None and scheduler is not None:
+        _retry_soon(scheduler, spec.id, datetime.now(UTC) + retry)
     try:
         sent = dispatch(settings, ctx.store)
     except TrackerError as exc:
@@ -119,3 +135,13 @@ def _job(settings: Settings, spec: BoardSpec, ctx: Context) -> None:
     if sent.summary():
         logger.info("%s", sent.summary())
 
+
+def _retry_soon(scheduler: BlockingScheduler, job_id: str, at: datetime) -> None:
+    """Move a board's next run up to `at` ([fetch] retry_failed) unless it is already due sooner."""
+    try:
+        job = scheduler.get_job(job_id)
+        if job is not None and job.next_run_time is not None and job.next_run_time > at:
+            job.modify(next_run_time=at)
+            logger.info("%s: failed; trying again at %s UTC ([fetch] retry_failed)", job_id, f"{at:%H:%M:%S}")
+    except Exception as exc:  # the scheduler is stopping: the regular schedule stands
+        logger.debug("%s: could not schedule a retry: %s", job_id, exc)

@@ -10,6 +10,9 @@ from dateutil import parser as dateparser
 from .errors import ConfigError
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*(?:ago)?\s*$", re.I)
+# a date, or a date-time with '-' or ':' between its parts, at the start of a file name
+NAME_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})"
+                       r"(?:T(\d{2})[-:]?(\d{2})(?:[-:]?(\d{2}))?(Z|[+-]\d{2}(?::?\d{2})?)?)?(?!\d)", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -44,6 +47,32 @@ def parse_when(text: str, now: datetime | None = None, *, start_of_day: bool = F
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) and not start_of_day:
         value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def observed(text: str, now: datetime | None = None) -> datetime:
+    """When a saved document was seen, from a WHEN: like parse_when, but a bare date of today means now."""
+    now = now or datetime.now(UTC)
+    value = parse_when(text, now)
+    if re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", text) and value > now and value.date() == now.date():
+        return now
+    return value
+
+
+def name_time(name: str, now: datetime | None = None) -> datetime | None:
+    """The date or date-time a file name starts with, or None.
+
+    '2021-06-30_d10b071a.csv' is the end of that day (UTC), as a typed date is; '2024-07-13T06-00Z.json' is
+    06:00 UTC; a time without a zone is UTC.
+    """
+    m = NAME_TIME.match(name)
+    if m is None:
+        return None
+    day, hour, minute, second, zone = m.groups()
+    text = day if hour is None else f"{day}T{hour}:{minute}:{second or '00'}{(zone or 'Z').upper()}"
+    try:
+        return observed(text, now)
+    except ConfigError:
+        return None
 
 
 def iso(value: datetime | None) -> str | None:

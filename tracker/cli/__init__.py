@@ -5,11 +5,12 @@
     read.py     diff, show, events, boards, formats
     alerts.py   alerts, alerts test, alerts retry
     history.py  backfill, history, plot, report, feed
+    add.py      add, check (set a board up from a document; a dry run of a board)
 """
 
 from __future__ import annotations
 
-from . import alerts, history, read, run
+from . import add, alerts, history, read, run
 from .app import cli
 
-__all__ = ["alerts", "cli", "history", "read", "run"]
+__all__ = ["add", "alerts", "cli", "history", "read", "run"]

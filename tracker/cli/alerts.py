@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .. import alerts, config, render
@@ -48,8 +50,16 @@ def alerts_test(app: App, target: str, secret: str | None) -> None:
 def alerts_retry(app: App) -> None:
     """Retry pending and dead deliveries now (dead ones get their attempts back).
 
+    Exits 2 when any send failed or went dead.
+
     Example: tracker alerts retry
     """
     with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker alerts retry"):
         result = alerts.retry(app.load(), ctx.store)
-    click.echo(result.summary() or "alerts: nothing to send")
+    click.echo(app.mask(result.summary() or "alerts: nothing to send"))
+    bad = result.failed + result.dead
+    if bad:
+        total = result.sent + bad
+        click.echo(f"Error: {bad} of {total} alert send{'s' if total != 1 else ''} failed; `tracker alerts "
+                   f"--status pending` and `--status dead` show why", err=True)
+        sys.exit(2)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
 
@@ -18,6 +19,8 @@ from ..store import Archive, Store
 logger = logging.getLogger("tracker")
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
 FORMAT_ALL = click.Choice(["text", "json", "markdown"])
+FORMAT_ROWS = click.Choice(["text", "json", "csv", "ndjson"])
+FORMAT_ROWS_MD = click.Choice(["text", "json", "markdown", "csv", "ndjson"])
 
 
 class Failure(click.ClickException):
@@ -67,11 +70,12 @@ class MaskingFormatter(logging.Formatter):
 
 @dataclass
 class App:
-    """What every command gets: the config path and verbosity."""
+    """What every command gets: the config path and verbosity (-v debug logging, -q no success lines)."""
 
     config_path: str | None
     verbose: bool
     settings: Settings | None = None
+    quiet: bool = False
 
     def load(self) -> Settings:
         """The configuration, loaded once."""
@@ -85,6 +89,11 @@ class App:
     def mask(self, text: str) -> str:
         """Text with configured secrets replaced by ***."""
         return MASK(text)
+
+    def echo_lines(self, lines: Iterable[str]) -> None:
+        """Print lines as they come (masked), so long listings stream instead of piling up in memory."""
+        for line in lines:
+            click.echo(MASK(line))
 
     @contextmanager
     def context(self, *, fetch: bool = False) -> Iterator[pipeline.Context]:
@@ -116,7 +125,8 @@ def errors(app: App) -> Iterator[None]:
 
 
 def setup_logging(verbose: bool) -> None:
-    """Log to stderr: warnings by default, everything with -v; secrets masked, tracebacks included."""
+    """Log to stderr: warnings and errors by default (and with -q), everything with -v; secrets masked,
+    tracebacks included."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
@@ -127,16 +137,57 @@ def setup_logging(verbose: bool) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # tracker.store.migrate logs the one line that matters
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Config file (default: $TRACKER_CONFIG, else ./config.toml).")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging, and tracebacks on errors.")
+CONFIG_HELP = "Config file (default: $TRACKER_CONFIG, else ./config.toml)."
+VERBOSE_HELP = "Debug logging, and tracebacks on errors."
+QUIET_HELP = "Only failures, warnings, errors and alerts: no per-board success lines (run, import, schedule)."
+
+
+def _merge(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the subcommand: fold it into the App the group made."""
+    app = ctx.find_object(App)
+    if app is None or value is None or value is False:
+        return
+    if param.name == "config_path":
+        app.config_path = value
+    elif param.name == "verbose":
+        app.verbose = True
+        setup_logging(True)
+    elif param.name == "quiet":
+        app.quiet = True
+
+
+def global_options() -> list[click.Parameter]:
+    """--config, -v and -q as options of a subcommand, so they work after it too (tracker run --config x.toml)."""
+    return [click.Option(["--config", "config_path"], type=click.Path(dir_okay=False), default=None,
+                         expose_value=False, callback=_merge, help=CONFIG_HELP),
+            click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_merge, help=VERBOSE_HELP),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_merge, help=QUIET_HELP)]
+
+
+class TrackerGroup(click.Group):
+    """A group whose commands (and sub-groups' commands) also accept the global options after their name."""
+
+    group_class = type  # sub-groups (`tracker alerts`) are TrackerGroups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Register a command, giving it --config, -v and -q unless it has them."""
+        have = {p.name for p in cmd.params}
+        cmd.params.extend(p for p in global_options() if p.name not in have)
+        super().add_command(cmd, name)
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
+@click.option("-v", "--verbose", is_flag=True, help=VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
 @click.version_option(__version__, prog_name="tracker")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: bool, quiet: bool) -> None:
     """Watch machine-learning leaderboards: snapshot them, diff them, flag new SOTA and leader changes.
+
+    The global options --config, -v and -q go before or after the command: tracker run -q --config x.toml
 
     Example: tracker run && tracker events --type leader_changed
     """
     setup_logging(verbose)
-    ctx.obj = App(config_path, verbose)
+    ctx.obj = App(config_path, verbose, quiet=quiet)

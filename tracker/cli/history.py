@@ -15,7 +15,7 @@ from ..errors import TrackerError
 from ..history import history as board_history
 from ..models import ChangeKind
 from ..timeutil import parse_when
-from .app import FORMAT_ALL, App, cli, errors
+from .app import FORMAT_ROWS_MD, FORMAT_TEXT_JSON, App, cli, errors
 
 
 @cli.command()
@@ -26,9 +26,11 @@ from .app import FORMAT_ALL, App, cli, errors
 @click.option("--from", "since", help="With --wayback: captures at or after this date.")
 @click.option("--to", "until", help="With --wayback: captures at or before this date.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --wayback: at most this many captures.")
+@click.option("--format", "style", type=FORMAT_TEXT_JSON, default="text", show_default=True,
+              help="json: one array with one object for the board (run fields plus found/imported/... counts).")
 @click.pass_obj
 def backfill(app: App, board: str, wayback: bool, repo: str | None, path: str | None, since: str | None,
-             until: str | None, limit: int | None) -> None:
+             until: str | None, limit: int | None, style: str) -> None:
     """Import a board's past versions, oldest first: archive captures (--wayback) or a file's git history (--git).
 
     Backfilled events are never alerted; running a backfill again imports nothing twice.
@@ -49,16 +51,20 @@ def backfill(app: App, board: str, wayback: bool, repo: str | None, path: str | 
         else:
             versions = backfill_mod.git_versions(Path(repo or "."), path or "")
         bar: ProgressBar[int] = click.progressbar(length=len(versions), label=f"{board}: importing",
-                                                  file=sys.stderr, show_pos=True)
+                                                  file=sys.stderr, show_pos=True, hidden=app.quiet)
         with bar:
             result = backfill_mod.run(spec, ctx, versions, repo=Path(repo) if repo else None,
                                       progress=bar.update)
-    click.echo(result.summary(board))
+    if style == "json":
+        click.echo(app.mask(render.to_json([render.backfill_dict(board, result)])))
+    else:
+        click.echo(app.mask(result.summary(board)))
 
 
 @cli.command()
 @click.argument("board")
-@click.option("--format", "style", type=FORMAT_ALL, default="text", show_default=True)
+@click.option("--format", "style", type=FORMAT_ROWS_MD, default="text", show_default=True,
+              help="csv and ndjson: one line per leader, then per record, with a `kind` field saying which.")
 @click.pass_obj
 def history(app: App, board: str, style: str) -> None:
     """Show who led the board when (the leader timeline) and how the record progressed.
@@ -86,7 +92,10 @@ def plot(app: App, board: str, output: str, since: str | None) -> None:
         spec = app.load().board(board)
         when = parse_when(since, start_of_day=True) if since else None
         latest = ctx.store.latest(spec.id)
-        c = chart.sota_chart(board_history(ctx.store, spec, when), latest.rows if latest else (),
+        hist = board_history(ctx.store, spec, when)
+        if since and latest is not None and not hist.records:
+            raise TrackerError(f"{board}: no records since {since}; try an earlier --since")
+        c = chart.sota_chart(hist, latest.rows if latest else (),
                              fmt_=out.suffix.lstrip(".").lower(), since=when,
                              end=latest.observed_at if latest else None)
         try:

@@ -12,7 +12,7 @@ from ..errors import TrackerError
 from ..models import ChangeKind
 from ..sources import FORMATS
 from ..timeutil import parse_when
-from .app import FORMAT_ALL, FORMAT_TEXT_JSON, App, cli, errors
+from .app import FORMAT_ALL, FORMAT_ROWS, FORMAT_ROWS_MD, FORMAT_TEXT_JSON, App, cli, errors
 
 
 @cli.command()
@@ -44,7 +44,8 @@ def diff(app: App, board: str | None, from_ref: str | None, to_ref: str | None, 
 @click.argument("board")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Only the best N entries.")
 @click.option("--as-of", "as_of", help="Show the board as it was at WHEN (a snapshot id or date/time).")
-@click.option("--format", "style", type=FORMAT_ALL, default="text", show_default=True)
+@click.option("--format", "style", type=FORMAT_ROWS_MD, default="text", show_default=True,
+              help="csv: one row per entry, one column per field; ndjson: the JSON form's rows, one per line.")
 @click.pass_obj
 def show(app: App, board: str, top: int | None, as_of: str | None, style: str) -> None:
     """Show a board's standings from its latest snapshot (or as of a past time).
@@ -61,23 +62,43 @@ def show(app: App, board: str, top: int | None, as_of: str | None, style: str) -
 
 
 @cli.command()
-@click.option("--board", "board", help="Only this board.")
+@click.option("--board", "boards", multiple=True, metavar="BOARD|GLOB",
+              help="Only these boards (repeatable; a glob such as 'lmarena-*' matches configured board ids).")
 @click.option("--type", "types", multiple=True, type=click.Choice([k.value for k in ChangeKind]),
               help="Only these event types (repeatable).")
 @click.option("--since", help="Only events observed at or after WHEN (e.g. 2025-01-01 or 7d).")
-@click.option("--format", "style", type=FORMAT_TEXT_JSON, default="text", show_default=True)
+@click.option("--until", help="Only events observed at or before WHEN (a date means the end of that day).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N matching events (still oldest first).")
+@click.option("--format", "style", type=FORMAT_ROWS, default="text", show_default=True,
+              help="json, ndjson and csv carry the same fields; all three stream.")
 @click.pass_obj
-def events(app: App, board: str | None, types: tuple[str, ...], since: str | None, style: str) -> None:
+def events(app: App, boards: tuple[str, ...], types: tuple[str, ...], since: str | None, until: str | None,
+           limit: int | None, style: str) -> None:
     """List recorded events, oldest first.
 
-    Example: tracker events --type leader_changed --type new_sota --since 90d
+    Example: tracker events --board 'lmarena-*' --type leader_changed --since 90d --format csv
     """
     with errors(app), app.context() as ctx:
-        if board:
-            app.load().board(board)
-        when: datetime | None = parse_when(since, start_of_day=True) if since else None
-        items = ctx.store.events(board, types, when)
-    click.echo(app.mask(render.events(items, style)))
+        ids = views.pick_boards(app.load(), boards)
+        start: datetime | None = parse_when(since, start_of_day=True) if since else None
+        end = parse_when(until) if until else None
+        app.echo_lines(render.events(ctx.store.iter_events(ids, types, start, end, limit), style))
+
+
+@cli.command()
+@click.argument("board")
+@click.option("--format", "style", type=FORMAT_ROWS, default="text", show_default=True)
+@click.pass_obj
+def snapshots(app: App, board: str, style: str) -> None:
+    """List a board's stored snapshots, oldest first: id, when observed, rows, leader and value, events recorded.
+
+    The ids are what --from, --to and --as-of take.
+
+    Example: tracker snapshots imagenet-timm --format csv
+    """
+    with errors(app), app.context() as ctx:
+        items = ctx.store.snapshot_list(app.load().board(board).id)
+    app.echo_lines(render.snapshots(items, style))
 
 
 @cli.command()
