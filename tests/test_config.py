@@ -39,15 +39,24 @@ def load(**changes: Any) -> config.Settings:
     ({"url": "ftp://x"}, "board 'b': 'url' must start with http://, https:// or file://"),
     ({"id": "Bad Id"}, "board #1: 'id' must be a slug"),
     ({"format": "pwc"}, "board 'b': format 'pwc' needs 'dataset'"),
-    ({"max_drop": 1.5}, "board 'b': 'max_drop' = 1.5 is out of range [0.0, 1.0]"),
+    ({"max_drop": 1.5}, "board 'b': 'max_drop' = 1.5 is out of range; it must be between 0 and 1"),
     ({"metric_range": [100, 0]}, "board 'b': 'metric_range' must be [low, high] with low <= high"),
     ({"higher_is_better": "yes"}, "board 'b': 'higher_is_better' must be true or false"),
     ({"selector": "table"}, "board 'b': 'selector' applies to format 'html' only"),
     ({"fields": None}, "board 'b': needs a [board.fields] table"),
+    # each of these was a newcomer's stumble: one line that names the board, the key and the fix
+    ({"format": "json", "rows": "a[?"},
+     "board 'b'.rows: bad JMESPath 'a[?': incomplete expression at character 4; see https://jmespath.org"),
+    ({"fields": {"model": "model", "top1": []}}, "board 'b'.fields.top1: 'from' is an empty list; name at least one"),
+    ({"encoding": "klingon"}, "board 'b': unknown encoding 'klingon'; use a Python codec name"),
+    ({"min_rows": -3}, "board 'b': 'min_rows' = -3 is out of range; it must be at least 0"),
+    ({"url": "https://x.org/${NOT_SET_ANYWHERE}"},
+     "board 'b'.url: environment variable NOT_SET_ANYWHERE is not set; export it"),
 ])
 def test_refused_at_load(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load(**changes)
+    assert "\n" not in str(err.value)
     assert message in str(err.value)
 
 
@@ -114,3 +123,9 @@ def test_shipped_config_loads_with_real_boards() -> None:
     assert ids["imagenet-timm"].format == "csv" and ids["imagenet-timm"].key == ("model", "img_size")
     assert any(b.format == "json" for b in s.boards)
     assert all(b.url.startswith("https://") for b in s.boards)
+
+
+def test_an_alert_glob_that_matches_no_board_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"alert #1: 'boards' pattern 'imagenet-\*' matches no board \(boards: b\)"):
+        config.parse({"board": [BASE], "alert": [{"boards": ["imagenet-*"]}]}, base=Path("/"))
+    assert config.parse({"board": [BASE], "alert": [{"boards": ["b*"]}]}, base=Path("/")).alerts[0].covers("b")

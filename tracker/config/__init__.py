@@ -128,6 +128,11 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
     if not isinstance(alerts_raw, list):
         raise ConfigError("config: 'alert' must be an array of tables: write [[alert]], not [alert]")
     alerts = tuple(alert(a, i) for i, a in enumerate(alerts_raw))
+    for i, rule in enumerate(alerts):
+        for pattern in rule.boards:
+            if boards and not any(rule.covers_one(pattern, b.id) for b in boards):
+                raise ConfigError(f"alert #{i + 1}: 'boards' pattern {pattern!r} matches no board (boards: "
+                                  f"{', '.join(b.id for b in boards)}); fix the pattern or remove it")
     return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
                     num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts,
                     int(num(storage, "keep_failed", "[storage]", 20, low=0, high=1_000_000)))

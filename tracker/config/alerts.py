@@ -40,6 +40,11 @@ class AlertSpec:
         """Whether the rule's `boards` globs match this board."""
         return any(fnmatch.fnmatchcase(board_id, pattern) for pattern in self.boards)
 
+    @staticmethod
+    def covers_one(pattern: str, board_id: str) -> bool:
+        """Whether one `boards` glob matches this board."""
+        return fnmatch.fnmatchcase(board_id, pattern)
+
 
 def alert(raw: Any, index: int) -> AlertSpec:
     """Validate one [[alert]] table."""

@@ -114,7 +114,11 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
             try:
                 jmespath.compile(expr)
             except jmespath.exceptions.JMESPathError as exc:
-                raise ConfigError(f"{where}: bad JMESPath {expr!r}: {exc}") from exc
+                pos = getattr(exc, "lex_position", None)
+                what = "incomplete expression" if isinstance(exc, jmespath.exceptions.IncompleteExpressionError) \
+                    else str(getattr(exc, "msg", "") or exc).split("\n", 1)[0]
+                at = f" at character {pos + 1}" if isinstance(pos, int) else ""
+                raise ConfigError(f"{where}: bad JMESPath {expr!r}: {what}{at}; see https://jmespath.org") from exc
     dataset = raw.get("dataset")
     if fmt == "pwc" and not isinstance(dataset, str):
         raise ConfigError(f"{w}: format 'pwc' needs 'dataset' (the dataset name in the task JSON, e.g. \"SQuAD2.0\")")

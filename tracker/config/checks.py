@@ -47,15 +47,24 @@ def expand(value: Any, where: str, secrets: set[str]) -> Any:
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
-                raise ConfigError(f"{where or 'config'}: environment variable {name} is not set; export it")
+                raise ConfigError(f"{where or 'config'}: environment variable {name} is not set; export it (in "
+                                  f"the cron job's or service's environment too)")
             secrets.add(os.environ[name])
             return os.environ[name]
         return ENV_REF.sub(sub, value)
     if isinstance(value, Mapping):
         return {k: expand(v, f"{where}.{k}" if where else str(k), secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [expand(v, where, secrets) for v in value]
+        return [expand(v, _item(where, i, v), secrets) for i, v in enumerate(value)]
     return value
+
+
+def _item(where: str, index: int, value: Any) -> str:
+    """How a list item is named in messages: `board 'imagenet'` for a table with an id, else `alert #2`."""
+    if isinstance(value, Mapping) and where in ("board", "alert"):
+        ident = value.get("id")
+        return f"{where} {ident!r}" if isinstance(ident, str) else f"{where} #{index + 1}"
+    return where
 
 
 def check_keys(table: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -88,7 +97,9 @@ def num(t: Mapping[str, Any], key: str, where: str, default: float, *, low: floa
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ConfigError(f"{where}: '{key}' must be a number, got {v!r}")
     if (low is not None and v < low) or (high is not None and v > high):
-        raise ConfigError(f"{where}: '{key}' = {v} is out of range [{low}, {high}]")
+        bound = (f"between {low:g} and {high:g}" if low is not None and high is not None
+                 else f"at least {low:g}" if low is not None else f"at most {high:g}")
+        raise ConfigError(f"{where}: '{key}' = {v} is out of range; it must be {bound}")
     return float(v)
 
 
@@ -99,6 +110,8 @@ def str_list(t: Mapping[str, Any], key: str, where: str, default: tuple[str, ...
         v = [v]
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         raise ConfigError(f"{where}: '{key}' must be a string or a list of strings")
+    if not v and key in t:
+        raise ConfigError(f"{where}: '{key}' is an empty list; name at least one")
     return tuple(v)
 
 
