@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import LockedError, StoreError
+from .dberror import describe, error_text
 
 LOCK_KEY = 0x7472616B  # "trak": the PostgreSQL advisory-lock key of a tracker store
 
@@ -43,8 +44,7 @@ class _PgLock(HeldLock):
                     "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = :k AND granted "
                     "AND pid = pg_backend_pid()"), {"k": LOCK_KEY}).first()
             except SQLAlchemyError as exc:
-                orig = getattr(exc, "orig", None)
-                reason = (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
+                reason = describe(exc)
                 raise StoreError(f"the writer lock on {self.where} was lost (its connection closed: {reason}); "
                                  f"stopping so that two writers never run; run the command again") from None
             if held is None:
@@ -71,7 +71,7 @@ def _pg_lock(engine: Engine, what: str, wait: float, holder: str) -> Iterator[He
     try:
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot connect to {what} to take the writer lock: {exc}") from exc
+        raise StoreError(f"cannot connect to {what} to take the writer lock: {describe(exc)}") from exc
     try:
         _acquire(conn, what, wait, holder)
         held = _PgLock(conn, what)
@@ -105,7 +105,7 @@ def _acquire(conn: Connection, what: str, wait: float, holder: str) -> None:
                                   f"[storage] lock_wait")
             time.sleep(0.2)
     except SQLAlchemyError as exc:
-        raise StoreError(f"database error while taking the writer lock on {what}: {exc}") from exc
+        raise StoreError(error_text("taking the writer lock", what, exc)) from exc
 
 
 @contextmanager

@@ -8,14 +8,14 @@ does not import Alembic.
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
+from .dberror import describe, error_text, fix
 from .lock import store_lock
 
 logger = logging.getLogger(__name__)
@@ -80,31 +80,4 @@ def _upgrade(conn: Connection, *, stamp_first: bool) -> None:
     command.upgrade(cfg, "head")
 
 
-def describe(exc: BaseException) -> str:
-    """A database error in one line: the driver's first line, without SQL text, parameters or links."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    line = text.splitlines()[0].strip() if text else type(exc).__name__
-    line = re.sub(r"^\([\w.]+\)\s*", "", line)  # "(sqlite3.OperationalError) ..."
-    line = re.split(r"\s*\[SQL: |\s*\(Background on this error at", line)[0]
-    return line or type(exc).__name__
-
-
-def fix(where: str, line: str) -> str | None:
-    """What to do about a database error, when tracker knows: an SQLite file that cannot be opened or written."""
-    low = line.lower()
-    if not where.startswith("sqlite") or not any(s in low for s in (
-            "readonly database", "read-only", "unable to open database file", "disk i/o error")):
-        return None
-    try:
-        path = (make_url(where).database or where).removeprefix("file:")
-    except Exception:
-        path = where
-    return f"check that {path} and its folder exist and are writable, or set [storage] url"
-
-
-def error_text(what: str, where: str, exc: BaseException) -> str:
-    """The one-line message of a database error while doing `what` on the store at `where`."""
-    line = describe(exc)
-    hint = fix(where, line)
-    return f"database error while {what} ({where}): {line}" + (f"; {hint}" if hint else "")
+__all__ = ["HEAD", "SCRIPTS", "describe", "ensure", "error_text", "fix", "known_revisions", "newer", "revision"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import StoreError
 from ..models import Delivery, Event
+from .dberror import error_text
 from .queries import event_of
 from .schema import DeliveryRow, EventRow, StateRow
 
@@ -33,7 +34,7 @@ class Outbox:
             with self._session.begin() as s:
                 return fn(s)
         except SQLAlchemyError as exc:
-            raise StoreError(f"database error while {what} ({self._where}): {exc}") from exc
+            raise StoreError(error_text(what, self._where, exc)) from exc
 
     def get(self, key: str) -> str | None:
         """A named state value, or None."""

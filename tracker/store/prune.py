@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ..errors import StoreError
 from .archive import Archive, stored, temp_files
 from .core import Store
+from .dberror import error_text
 from .schema import FetchRow, SnapshotRow
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def _vacuum(store: Store) -> None:
             if store.engine.dialect.name == "sqlite":
                 conn.execute(text("ANALYZE"))
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot vacuum {store.safe_url}: {exc}") from exc
+        raise StoreError(error_text("vacuuming", store.safe_url, exc)) from exc
 
 
 __all__ = ["PruneResult", "prune", "trim_failed"]

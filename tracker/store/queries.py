@@ -15,7 +15,7 @@ from ..diff import Record
 from ..errors import StoreError
 from ..models import BoardStatus, ChangeKind, Event, Fetch, Row, Snapshot
 from .codec import unpack_rows
-from .migrate import error_text
+from .dberror import error_text
 from .schema import EventRow, FetchRow, SnapshotRow
 
 T = TypeVar("T")
