@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import matplotlib
 
@@ -16,9 +16,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from .errors import TrackerError
-from .history import History
+from .history import History, date_of
 from .models import Row
-from .normalize import parse_date
 from .numbers import fmt
 
 RECORD_COLOR = "#d62728"
@@ -35,14 +34,6 @@ class Chart:
     dots: int
 
 
-def _date(text: str | None) -> datetime | None:
-    iso = parse_date(text)
-    if not iso:
-        return None
-    parts = [int(p) for p in iso.split("-")] + [1, 1]
-    return datetime(parts[0], parts[1], parts[2], tzinfo=UTC)
-
-
 def sota_chart(hist: History, rows: Sequence[Row] = (), *, fmt_: str = "png", end: datetime | None = None,
                since: datetime | None = None) -> Chart:
     """Draw the record progression of a board (and its entries as dots when rows have a date field)."""
@@ -52,7 +43,7 @@ def sota_chart(hist: History, rows: Sequence[Row] = (), *, fmt_: str = "png", en
     if not hist.records:
         raise TrackerError(f"{spec.id}: no snapshots with a {spec.metric} value yet; nothing to draw")
     date_field = spec.published or next((f.name for f in spec.fields if f.type == "date"), None)
-    dots = [(d, v) for r in rows if date_field and (d := _date(r.fields.get(date_field))) is not None
+    dots = [(d, v) for r in rows if date_field and (d := date_of(r.fields.get(date_field))) is not None
             and (v := r.value(spec.metric)) is not None and (since is None or d >= since)]
     with rc_context({"svg.hashsalt": "tracker", "svg.fonttype": "none", "font.size": 10}):
         fig = Figure(figsize=(10, 5.5), dpi=110)

@@ -71,7 +71,7 @@ def history(store: Store, spec: BoardSpec, since: datetime | None = None) -> His
         if spec.published:
             full = store.snapshot(first.id)
             lead = next((r for r in full.rows if r.key == first.leader_key), None) if full else None
-            when = _published(lead.fields.get(spec.published) if lead else None) or when
+            when = date_of(lead.fields.get(spec.published) if lead else None) or when
         records.append(Record(first.leader_value, aliased(spec, first.leader_model or "?", ())[0], when, None,
                               first.id))
     for e in store.events(spec.id, [ChangeKind.NEW_SOTA.value]):
@@ -80,7 +80,7 @@ def history(store: Store, spec: BoardSpec, since: datetime | None = None) -> His
         margin = None
         if e.previous_value is not None:
             margin = e.value - e.previous_value if spec.higher_is_better else e.previous_value - e.value
-        records.append(Record(e.value, aliased(spec, e.model or "?", ())[0], _published(e.published) or
+        records.append(Record(e.value, aliased(spec, e.model or "?", ())[0], date_of(e.published) or
                               e.observed_at, margin, e.snapshot_id, e.backdated))
     if spec.published:
         records = _progression(sorted(records, key=lambda r: r.when), spec.higher_is_better)
@@ -90,7 +90,7 @@ def history(store: Store, spec: BoardSpec, since: datetime | None = None) -> His
     return History(spec, tuple(reigns), tuple(records))
 
 
-def _published(text: str | None) -> datetime | None:
+def date_of(text: str | None) -> datetime | None:
     """An ISO date ('2024', '2024-05', '2024-05-01') as midnight UTC of its first day."""
     iso = parse_date(text)
     if not iso:

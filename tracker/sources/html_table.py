@@ -74,12 +74,7 @@ def _expand(cells: list[Element], pending: dict[int, tuple[int, Cell]], max_cols
     for cell in cells:
         col = len(row)
         while col in pending:
-            left, held = pending[col]
-            row.append(held)
-            if left > 1:
-                pending[col] = (left - 1, held)
-            else:
-                del pending[col]
+            row.append(_take(pending, col))
             col += 1
         slot = (cell_text(cell), cell.tag == "th")
         rowspan = _span(cell, "rowspan", max_rowspan)
@@ -91,13 +86,18 @@ def _expand(cells: list[Element], pending: dict[int, tuple[int, Cell]], max_cols
             return row
     for col in sorted(c for c in pending if c >= len(row)):
         row.extend([("", False)] * (col - len(row)))
-        left, held = pending[col]
-        row.append(held)
-        if left > 1:
-            pending[col] = (left - 1, held)
-        else:
-            del pending[col]
+        row.append(_take(pending, col))
     return row
+
+
+def _take(pending: dict[int, tuple[int, Cell]], col: int) -> Cell:
+    """The cell a rowspan from above holds in `col`, one row fewer to go."""
+    left, held = pending[col]
+    if left > 1:
+        pending[col] = (left - 1, held)
+    else:
+        del pending[col]
+    return held
 
 
 def split_header(table: Element, grid: Grid) -> int:
