@@ -10,7 +10,7 @@ import click
 from click._termui_impl import ProgressBar
 
 from .. import backfill as backfill_mod
-from .. import chart, render, report, views
+from .. import render, report, views
 from ..errors import TrackerError
 from ..history import history as board_history
 from ..models import ChangeKind
@@ -88,6 +88,7 @@ def plot(app: App, board: str, output: str, since: str | None) -> None:
     Example: tracker plot imagenet-timm -o imagenet.svg --since 2020-01-01
     """
     out = Path(output)
+    from .. import chart
     with errors(app), app.context() as ctx:
         spec = app.load().board(board)
         when = parse_when(since, start_of_day=True) if since else None
@@ -117,6 +118,7 @@ def report_(app: App, board: str, top: int, style: str, as_of: str | None, outpu
 
     Example: tracker report imagenet-timm --format html -o imagenet.html
     """
+    from .. import chart
     with errors(app), app.context() as ctx:
         spec = app.load().board(board)
         snap = views.as_of(ctx.store, spec, as_of)
