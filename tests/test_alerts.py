@@ -6,6 +6,7 @@ import email
 import hashlib
 import hmac
 import json
+import re
 import socket
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -241,6 +242,20 @@ def test_email_through_a_real_smtp_server(runner: CliRunner, smtp: tuple[Mailbox
     html = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/html")
     assert "<table" in html and "<td>CoCa</td>" in html and "<td>+0.02</td>" in html
     assert "Model soups (90.98)" in html
+    assert msg.get_content_type() == "multipart/alternative"
+    plain = next(p.get_payload(decode=True).decode() for p in msg.walk() if p.get_content_type() == "text/plain")
+    lines = plain.splitlines()
+    assert lines[0].startswith("Leaderboard: CoCa (91) takes the lead from Model soups (90.98), +0.02; source ")
+    head = next(line for line in lines if line.startswith("Board "))
+    row = lines[lines.index(head) + 2]
+    assert head.split() == ["Board", "Event", "Model", "Value", "Previous", "Margin", "Seen"]
+    assert set(lines[lines.index(head) + 1]) == {"-", " "}
+    assert row.startswith("Leaderboard  leader changed  CoCa ")
+    for column, cell in (("Event", "leader changed"), ("Model", "CoCa"), ("Value", "91"),
+                         ("Previous", "Model soups (90.98)"), ("Margin", "+0.02")):
+        assert row.index(cell) == head.index(column), (column, head, row)     # each cell under its heading
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row[head.index("Seen"):])
+    assert "\nCoCa\n" not in plain and lines[-1].startswith("Sources: http://127.0.0.1")
 
 
 def test_alerts_test_command(runner: CliRunner, server: LocalServer, smtp: tuple[Mailbox, int],

@@ -217,13 +217,13 @@ def test_plot_dots_for_dated_entries(runner: CliRunner, tmp_path: Path, write_co
 def test_report_markdown_names_the_leader(runner: CliRunner, timm_history: Path) -> None:
     code, out, _ = tracker(runner, timm_history, "report", "imagenet-timm", "--top", "3")
     assert code == 0
-    assert ("the leader is eva02_large_patch14_448.mim_m38m_ft_in22k_in1k with top1 90.056, ahead of "
-            "eva02_large_patch14_448.mim_in22k_ft_in22k_in1k by 0.1") in out
+    assert ("the leader is eva02_large_patch14_448.mim_m38m_ft_in22k_in1k @448 with top1 90.056, ahead of "
+            "eva02_large_patch14_448.mim_in22k_ft_in22k_in1k @448 by 0.1") in out
     assert "| rank | model | top1 | top5 | error (100 - acc) | params |" in out
-    assert "| 3 | eva_giant_patch14_560.m30m_ft_in22k_in1k | 89.79 | 98.99 | 10.21 | 1.01B |" in out
+    assert "| 3 | eva_giant_patch14_560.m30m_ft_in22k_in1k @560 | 89.79 | 98.99 | 10.21 | 1.01B |" in out
     assert f"Source: <{TIMM_URL}>" in out
     code, out, _ = tracker(runner, timm_history, "report", "imagenet-timm", "--as-of", "2021-12-31")
-    assert "the leader is beit_large_patch16_512 with top1 88.584" in out
+    assert "the leader is beit_large_patch16_512 @512 with top1 88.584" in out
 
 
 def chromium() -> str:
@@ -265,6 +265,32 @@ def test_html_report_renders_in_chromium(runner: CliRunner, timm_history: Path, 
     assert shot.exists(), "chromium wrote no screenshot"
     assert count_color(shot, (0xE8, 0xEE, 0xF7), 3) > 2000          # the table's header row is painted
     assert count_color(shot, (0xD6, 0x27, 0x28), 40) > 500          # the chart's red record line is drawn
+
+
+def test_html_report_fits_a_phone(runner: CliRunner, timm_history: Path, tmp_path: Path) -> None:
+    import html
+
+    import numpy as np
+    from PIL import Image
+
+    out_file = tmp_path / "report.html"
+    tracker(runner, timm_history, "report", "imagenet-timm", "--format", "html", "-o", str(out_file))
+    page = out_file.read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    # headless windows are at least 500 px wide, so the page goes in a 420-px frame that reports its scroll width
+    probe = tmp_path / "probe.html"
+    probe.write_text(f'<!doctype html><body style="margin:0"><iframe id="f" style="width:420px;height:900px;border:0" '
+                     f'srcdoc="{html.escape(page)}"></iframe><script>document.getElementById("f").onload = function() '
+                     '{ const d = this.contentDocument.documentElement; '
+                     'document.title = "width " + d.scrollWidth + " of " + d.clientWidth; };</script>')
+    dom = headless(["--virtual-time-budget=5000", "--dump-dom", probe.as_uri()], tmp_path)
+    assert "<title>width 420 of 420</title>" in dom.stdout, dom.stdout[-300:] + dom.stderr[-2000:]
+    shot = tmp_path / "phone.png"
+    headless([f"--screenshot={shot}", "--window-size=420,900", out_file.as_uri()], tmp_path)
+    assert shot.exists(), "chromium wrote no screenshot"
+    pixels = np.asarray(Image.open(shot).convert("RGB"))
+    assert pixels.shape[1] == 420 and count_color(shot, (0xE8, 0xEE, 0xF7), 3) > 2000   # the table is there
+    assert (pixels[:, -4:] >= 250).all(), "something runs off the right edge at 420 px"
 
 
 def test_feed_is_valid_atom(runner: CliRunner, timm_history: Path, tmp_path: Path) -> None:

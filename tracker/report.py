@@ -7,9 +7,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .config import BoardSpec, Settings
+from .diff import label
 from .history import History
 from .models import ChangeKind, Event, Snapshot
 from .numbers import fmt
@@ -18,7 +19,11 @@ from .store import Store
 from .timeutil import iso, short
 from .views import Standing, standings
 
-RECENT_TYPES = (ChangeKind.NEW_SOTA.value, ChangeKind.LEADER_CHANGED.value, ChangeKind.ENTRY_ADDED.value)
+RECENT_DAYS = 30  # "Recent changes" covers the 30 days up to the report's snapshot
+LISTED = (ChangeKind.LEADER_CHANGED, ChangeKind.NEW_SOTA)  # listed one by one; the rest are counted
+COUNTED = {ChangeKind.ENTRY_ADDED: ("entry added", "entries added"),
+           ChangeKind.SCORE_CHANGED: ("score change", "score changes"),
+           ChangeKind.ENTRY_RENAMED: ("renamed", "renamed"), ChangeKind.ENTRY_REMOVED: ("removed", "removed")}
 
 
 def is_accuracy(spec: BoardSpec) -> bool:
@@ -51,8 +56,10 @@ class Report:
     snapshot: Snapshot
     top: tuple[Standing, ...]
     runner_up: Standing | None
-    recent: tuple[Event, ...]
+    recent: tuple[Event, ...]  # leader changes and new records in the window, newest first
     history: History
+    counts: tuple[tuple[ChangeKind, int], ...] = ()  # the window's other entry changes, per type
+    since: datetime | None = None  # the window's start (it ends at the snapshot)
 
     @property
     def margin(self) -> float | None:
@@ -64,14 +71,17 @@ class Report:
         return lead - other if self.board.higher_is_better else other - lead
 
 
-def build(store: Store, spec: BoardSpec, snap: Snapshot, hist: History, top: int = 10) -> Report:
-    """Collect the standings, the runner-up and recent changes for a report as of `snap`."""
+def build(store: Store, spec: BoardSpec, snap: Snapshot, hist: History, top: int = 10,
+          days: int = RECENT_DAYS) -> Report:
+    """Collect the standings, the runner-up and the last `days` of changes for a report as of `snap`."""
     ranked = standings(spec, snap)
     runner = next((s for s in ranked if not s.leader and s.rank is not None), None)
-    shown = {s.row.key for s in ranked[:top]}
-    recent = [e for e in store.events(spec.id, RECENT_TYPES) if e.observed_at <= snap.observed_at
-              and (e.type is not ChangeKind.ENTRY_ADDED or e.key in shown)][-10:]
-    return Report(spec, snap, tuple(ranked[:top]), runner, tuple(reversed(recent)), hist)
+    since = snap.observed_at - timedelta(days=days)
+    events = [e for e in store.events(spec.id, [k.value for k in (*LISTED, *COUNTED)], since=since)
+              if e.observed_at <= snap.observed_at]
+    listed = sorted((e for e in events if e.type in LISTED), key=lambda e: (e.observed_at, e.id), reverse=True)
+    counts = tuple((k, n) for k in COUNTED if (n := sum(e.type is k for e in events)))
+    return Report(spec, snap, tuple(ranked[:top]), runner, tuple(listed), hist, counts, since)
 
 
 def _columns(r: Report) -> tuple[list[str], list[list[str]]]:
@@ -85,7 +95,7 @@ def _columns(r: Report) -> tuple[list[str], list[list[str]]]:
     rows = []
     for s in r.top:
         v = s.row.value(spec.metric)
-        cells = [str(s.rank or "-"), s.row.model, fmt(v), *[fmt(s.row.value(m)) for m in spec.metrics
+        cells = [str(s.rank or "-"), label(s.row, spec.key), fmt(v), *[fmt(s.row.value(m)) for m in spec.metrics
                                                             if m != spec.metric]]
         if is_accuracy(spec):
             cells.append(fmt(100 - v) if v is not None else "-")
@@ -97,30 +107,52 @@ def _columns(r: Report) -> tuple[list[str], list[list[str]]]:
 
 def _lead_sentence(r: Report) -> str:
     spec, snap = r.board, r.snapshot
-    text = f"As of {short(snap.observed_at)} the leader is {snap.leader_model} with {spec.metric} " \
-           f"{fmt(snap.leader_value)}"
+    lead = next((label(s.row, spec.key) for s in r.top if s.leader), snap.leader_model)
+    text = f"As of {short(snap.observed_at)} the leader is {lead} with {spec.metric} {fmt(snap.leader_value)}"
     if r.runner_up is not None and r.margin is not None:
-        text += f", ahead of {r.runner_up.row.model} by {fmt(r.margin)}"
+        text += f", ahead of {label(r.runner_up.row, spec.key)} by {fmt(r.margin)}"
     return text + "."
+
+
+def _window(r: Report) -> str:
+    start = f"{r.since:%Y-%m-%d} " if r.since else ""
+    return f"{start}to {r.snapshot.observed_at:%Y-%m-%d}"
+
+
+def _recent_lines(r: Report) -> list[str]:
+    """One line per leader change or new record in the window, newest first (board title left out)."""
+    prefix = f"{r.board.title}: "
+    return [f"{e.observed_at:%Y-%m-%d}: {e.message.removeprefix(prefix)}" for e in r.recent]
+
+
+def counts_line(r: Report) -> str:
+    """The window's other changes as one line: '98 entries added, 383 score changes, 2 renamed, 1 removed'."""
+    return ", ".join(f"{n} {COUNTED[k][n != 1]}" for k, n in r.counts)
 
 
 def markdown(r: Report) -> str:
     """The report as Markdown."""
     head, rows = _columns(r)
     records = " → ".join(f"{fmt(x.value)} ({x.model}, {x.when:%Y-%m-%d})" for x in r.history.records)
-    recent = "\n".join(f"- {e.observed_at:%Y-%m-%d}: {e.message.split(': ', 1)[-1]}" for e in r.recent) or "- none"
+    recent = "\n".join(f"- {line}" for line in _recent_lines(r)) or "- no leader change or new record"
+    if r.counts:
+        recent += f"\n\nOther changes: {counts_line(r)}."
     return (f"# {r.board.title}\n\n*Report as of {short(r.snapshot.observed_at)} (snapshot #{r.snapshot.id}).*\n\n"
             f"{_lead_sentence(r)}\n\n## Top {len(r.top)}\n\n{table(head, rows, markdown=True)}\n\n"
-            f"## Record progression\n\n{records or 'none yet'}\n\n## Recent changes\n\n{recent}\n\n"
+            f"## Record progression\n\n{records or 'none yet'}\n\n## Recent changes ({_window(r)})\n\n{recent}\n\n"
             f"Source: <{r.board.url}>\n")
 
 
-CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;color:#222}
-h1{font-size:1.6em;margin-bottom:.2em}.asof{color:#666;margin-top:0}.lead{font-size:1.15em}
-table.top{border-collapse:collapse;width:100%;margin:1em 0}table.top th{background:#e8eef7;text-align:left}
-table.top th,table.top td{border:1px solid #c8d0dc;padding:.35em .6em}table.top tr.leader td{font-weight:bold}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.chart svg{width:100%;height:auto}
-ul.recent{padding-left:1.2em}footer{color:#666;margin-top:2em}"""
+# Reads on a phone (420 px): long model names and URLs wrap anywhere, numbers never do, the table fits the page.
+CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}h1{font-size:1.6em;margin-bottom:.2em}.asof{color:#666;margin-top:0}.lead{font-size:1.15em}
+table.top{border-collapse:collapse;width:100%;max-width:100%;margin:1em 0}
+table.top th{background:#e8eef7;text-align:left}table.top th,table.top td{border:1px solid #c8d0dc;padding:.35em .6em}
+table.top tr.leader td{font-weight:bold}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap;
+width:1%}td.name,.lead,ul.recent,footer{overflow-wrap:anywhere;word-break:break-word}.chart svg{width:100%;height:auto}
+ul.recent{padding-left:1.2em}footer{color:#666;margin-top:2em}@media (min-width:601px){table.top th{white-space:nowrap}}
+@media (max-width:600px){body{margin:1em auto;padding:0 .5em}table.top{font-size:.8em}
+table.top th,table.top td{padding:.25em .3em}}"""
 
 
 def to_html(r: Report, chart_svg: bytes | None) -> str:
@@ -130,20 +162,22 @@ def to_html(r: Report, chart_svg: bytes | None) -> str:
     thead = "".join(f"<th>{e(h)}</th>" for h in head)
     body = "".join(
         f"<tr class=\"{'leader' if s.leader else ''}\">" + "".join(
-            f"<td class=\"{'num' if i != 1 else ''}\">{e(c)}</td>" for i, c in enumerate(cells)) + "</tr>"
+            f"<td class=\"{'name' if i == 1 else 'num'}\">{e(c)}</td>" for i, c in enumerate(cells)) + "</tr>"
         for s, cells in zip(r.top, rows, strict=True))
     svg = ""
     if chart_svg:
         text = chart_svg.decode()
         svg = f"<div class=\"chart\">{text[text.index('<svg'):]}</div>"
-    recent = "".join(f"<li>{x.observed_at:%Y-%m-%d}: {e(x.message.split(': ', 1)[-1])}</li>" for x in r.recent)
-    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(r.board.title)}</title>"
+    recent = "".join(f"<li>{e(line)}</li>" for line in _recent_lines(r)) or "<li>no leader change or new record</li>"
+    counts = f"<p class=\"counts\">Other changes: {e(counts_line(r))}.</p>\n" if r.counts else ""
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{e(r.board.title)}</title>"
             f"<style>{CSS}</style></head><body>\n<h1>{e(r.board.title)}</h1>\n"
             f"<p class=\"asof\">Report as of {e(short(r.snapshot.observed_at))} (snapshot #{r.snapshot.id})</p>\n"
             f"<p class=\"lead\">{e(_lead_sentence(r))}</p>\n<h2>Top {len(r.top)}</h2>\n"
             f"<table class=\"top\"><thead><tr>{thead}</tr></thead><tbody>{body}</tbody></table>\n"
-            f"<h2>State of the art over time</h2>\n{svg}\n<h2>Recent changes</h2>\n"
-            f"<ul class=\"recent\">{recent or '<li>none</li>'}</ul>\n"
+            f"<h2>State of the art over time</h2>\n{svg}\n<h2>Recent changes ({e(_window(r))})</h2>\n"
+            f"<ul class=\"recent\">{recent}</ul>\n{counts}"
             f"<footer>Source: <a href=\"{e(r.board.url)}\">{e(r.board.url)}</a>. Made by tracker on "
             f"{datetime.now(UTC):%Y-%m-%d}.</footer>\n</body></html>\n")
 

@@ -79,19 +79,42 @@ def subject(alerts: Sequence[Alert]) -> str:
 
 
 def body_text(alerts: Sequence[Alert]) -> str:
-    """Plain-text body: one line per alert."""
+    """Plain-text body for chat channels and the console: one line per alert."""
     return "\n".join(text(a) for a in alerts)
+
+
+COLUMNS = ("Board", "Event", "Model", "Value", "Previous", "Margin", "Seen")
+
+
+def cells(alert: Alert) -> tuple[str, ...]:
+    """One alert as the cells of the e-mail table (see COLUMNS)."""
+    e = alert.event
+    return (alert.board_title, e.type.value.replace("_", " "), e.model or "-", fmt(e.value),
+            f"{e.previous_model or '-'} ({fmt(e.previous_value)})",
+            "-" if alert.margin is None else f"{alert.margin:+g}", short(e.observed_at))
+
+
+def text_table(alerts: Sequence[Alert]) -> str:
+    """The e-mail table as aligned plain text: a header, a rule, one row per alert, columns padded with spaces."""
+    rows = [COLUMNS, *(cells(a) for a in alerts)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _sources(alerts: Sequence[Alert]) -> list[str]:
+    return sorted({a.board_url for a in alerts})
+
+
+def body_plain(alerts: Sequence[Alert]) -> str:
+    """The e-mail's text/plain part: the sentence lines, the aligned table, the sources."""
+    return f"{body_text(alerts)}\n\n{text_table(alerts)}\n\nSources: {', '.join(_sources(alerts))}\n"
 
 
 def body_html(alerts: Sequence[Alert]) -> str:
     """An HTML body with a small table, for e-mail."""
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            a.board_title, a.event.type.value.replace("_", " "), a.event.model or "-", fmt(a.event.value),
-            f"{a.event.previous_model or '-'} ({fmt(a.event.previous_value)})",
-            "-" if a.margin is None else f"{a.margin:+g}", short(a.event.observed_at))) + "</tr>"
-        for a in alerts)
-    head = "".join(f"<th>{h}</th>" for h in ("Board", "Event", "Model", "Value", "Previous", "Margin", "Seen"))
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(a)) + "</tr>" for a in alerts)
+    head = "".join(f"<th>{h}</th>" for h in COLUMNS)
     lines = "".join(f"<p>{html.escape(text(a))}</p>" for a in alerts)
     return (f"<html><body>{lines}<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr>{head}</tr>{rows}"
-            f"</table><p>Sources: {', '.join(sorted({html.escape(a.board_url) for a in alerts}))}</p></body></html>")
+            f"</table><p>Sources: {', '.join(html.escape(u) for u in _sources(alerts))}</p></body></html>")
