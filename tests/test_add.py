@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -153,8 +154,11 @@ def test_add_refuses_existing_id_render_and_warns_on_duplicate_url(runner: CliRu
     before = cfg.read_bytes()
     code, _, err = invoke(runner, cfg, "add", url, "--yes")
     assert code == 2 and "board 'semicolon' already exists" in err and "--id NEW" in err
-    code, _, err = invoke(runner, cfg, "add", url, "--render", "--yes")
-    assert code == 2 and "rendered boards are not supported by `tracker run` yet" in err
+    code, _, err = invoke(runner, cfg, "add", url, "--render", "--id", "rendered", "--yes")
+    if shutil.which("chromium"):  # a CSV shown by Chromium is text, not a table: refused, nothing written
+        assert code == 2 and "the rendered page has no element matching wait_for 'table'" in err
+    else:
+        assert code == 2 and "no Chromium at 'chromium'" in err
     assert cfg.read_bytes() == before
     code, _out, err = invoke(runner, cfg, "add", url, "--id", "again", "--yes")
     assert code == 0 and f"warning: board 'semicolon' already tracks {url}" in err

@@ -19,7 +19,8 @@ from .fetch import Fetcher, OncePerRun, read_file_url
 from .judge import judge, record_of
 from .models import Change, ChangeKind, Event, Page, Row
 from .normalize import normalize
-from .sources import FORMATS
+from .sources import has_element
+from .sources import parse_document as parse_source
 from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
 
 logger = logging.getLogger(__name__)
@@ -83,14 +84,14 @@ def parse_rows(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str]]
 def parse_document(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[str], str | None]:
     """Rows, warnings and the encoding used; whatever the document holds, the only error is a ParseError."""
     try:
-        parsed = FORMATS[spec.format]().parse(page, spec)
+        parsed = parse_source(page, spec)
         norm = normalize(parsed.rows, spec)
     except ParseError:
         raise
     except Exception as exc:  # a parser bug must not stop the run: it is this board's failure
         raise ParseError(f"{spec.id}: could not parse {page.url} ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'})") from exc
-    return norm.rows, [*parsed.warnings, *norm.warnings], getattr(parsed, "encoding", None)
+    return norm.rows, [*parsed.warnings, *norm.warnings], parsed.encoding
 
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
@@ -197,8 +198,8 @@ def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
                        f"{spec.title}: source recovered after {streak} failed run{'s' if streak > 1 else ''}",
                        value=float(streak)) if streak else None
     try:
-        page = ctx.fetcher.fetch(spec.fetch_url, etag=last.etag if last and use_validators else None,
-                                 last_modified=last.last_modified if last and use_validators else None)
+        page = get_page(spec, ctx.fetcher, etag=last.etag if last and use_validators else None,
+                        last_modified=last.last_modified if last and use_validators else None)
     except Cancelled as exc:  # tracker is stopping: nothing happened to the source, so nothing is recorded
         return RunResult(spec.id, "failed", error=spec.mask(f"{spec.id}: {exc}"))
     except FetchError as exc:
@@ -212,6 +213,22 @@ def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
         if stale is not None:
             result = replace(result, events=(*result.events, stale))
     return result
+
+
+def get_page(spec: BoardSpec, fetcher: Fetcher, *, etag: str | None = None,
+             last_modified: str | None = None) -> Page:
+    """The board's document: fetched, or with `render` loaded in headless Chromium and its DOM taken."""
+    if spec.render:
+        render = getattr(fetcher, "render", None)
+        if render is None:
+            raise FetchError(f"{spec.url}: this fetcher cannot render pages (render = {spec.render!r})")
+        page: Page = render(spec.fetch_url)
+        if spec.wait_for and not has_element(page, spec.wait_for):
+            raise FetchError(f"{spec.url}: the rendered page has no element matching wait_for {spec.wait_for!r} "
+                             f"after its scripts ran; the page may have changed, or load its data from a JSON API "
+                             f"you can track instead")
+        return page
+    return fetcher.fetch(spec.fetch_url, etag=etag, last_modified=last_modified)
 
 
 def check_stale(spec: BoardSpec, store: Store, now: datetime) -> Event | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 
@@ -11,9 +12,6 @@ from ..errors import TrackerError
 from ..timeutil import parse_when
 from .app import App, cli, errors
 
-RENDER_MISSING = ("--render: rendered boards are not supported by `tracker run` yet: a [[board]] has no setting to "
-                  "render its page with Chromium on every run; point `tracker add` at the JSON or CSV the page "
-                  "loads instead (your browser's network tab shows it)")
 SAMPLES = 3
 
 
@@ -25,8 +23,8 @@ SAMPLES = 3
               "instead of detecting it.")
 @click.option("--table", "table_no", type=click.IntRange(min=1), help="Use this one of the tables listed "
               "(default: the largest that has a name and a metric column).")
-@click.option("--render", is_flag=True, help="Tables drawn by JavaScript: render the page in headless Chromium "
-              "(not supported yet: says what is missing).")
+@click.option("--render", is_flag=True, help="Tables drawn by JavaScript: load the page in headless Chromium "
+              "(Debian's chromium) and read the rendered tables; the board then renders it on every run.")
 @click.option("--observed-at", help="When the document was seen (default: now), e.g. a saved copy of an old version.")
 @click.option("-y", "--yes", is_flag=True, help="Accept the proposed table, columns and id without asking.")
 @click.pass_obj
@@ -40,8 +38,6 @@ def add(app: App, url: str, board_id: str | None, title: str | None, fmt: str | 
     Example: tracker add https://example.org/results.csv --id my-board --yes
     """
     with errors(app):
-        if render:
-            raise TrackerError(RENDER_MISSING)
         path = config.config_path(app.config_path)
         if not path.exists():
             app.settings = detect.new_settings(path)
@@ -50,11 +46,12 @@ def add(app: App, url: str, board_id: str | None, title: str | None, fmt: str | 
             detect.refuse_existing(settings, board_id)
         when = parse_when(observed_at) if observed_at else None
         with app.context(fetch=True) as ctx:
-            page = detect.read_document(url, ctx)
+            page = detect.read_document(url, ctx, render=render)
             cands = detect.find_tables(page, fmt)
             cand = _choose(url, cands, table_no, yes)
             click.echo(_columns(cand))
             proposal = detect.propose(cand, url, detect.written_url(url, path.parent), board_id, title)
+            proposal = replace(proposal, render=render)
             click.echo(_describe(proposal))
             if not yes and not click.confirm("Add this board?", default=True):
                 proposal = _ask(proposal)

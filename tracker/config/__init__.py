@@ -96,6 +96,7 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
                               "[fetch] wayback_url").rstrip("/"),
         deadline=num(fetch_t, "deadline", "[fetch]", 120.0, low=1.0),
         allow_private=allow_private,
+        chromium=string(fetch_t, "chromium", "[fetch]", "chromium"),
         retry_failed=duration(fetch_t["retry_failed"], "[fetch] retry_failed") if "retry_failed" in fetch_t else None,
     )
     sched_t = table(data, "schedule")

@@ -18,7 +18,17 @@ import jmespath.exceptions
 from ..errors import ConfigError
 from .checks import ENV_REF, check_keys, cron, cron_interval, duration, num, regex, str_list, string
 from .semantics import semantics
-from .specs import BOARD_KEYS, FIELD_KEYS, FIELD_TYPES, FORMAT_NAMES, SLUG, BoardSpec, FieldSpec, ScheduleSettings
+from .specs import (
+    BOARD_KEYS,
+    FIELD_KEYS,
+    FIELD_TYPES,
+    FORMAT_NAMES,
+    RENDERERS,
+    SLUG,
+    BoardSpec,
+    FieldSpec,
+    ScheduleSettings,
+)
 
 
 def with_written_url(spec: BoardSpec, written: Any, base: Path) -> BoardSpec:
@@ -146,6 +156,7 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
     interval = every or cron_interval(crontab or sched.default, sched.timezone)
     stale_after = duration(raw["stale_after"], f"{w}.stale_after") if "stale_after" in raw else 3 * interval
     rules = semantics(raw, w, fields, metric, global_aliases or {})
+    render, wait_for = _render(raw, w, fmt)
     parse_keys = ("format", "metric", "metrics", "key", "metric_range", "selector", "rows", "dataset", "fields",
                   "exclude", "encoding", "higher_is_better", "duplicates", "where")
     parse_hash = hashlib.sha256(json.dumps({**{k: raw.get(k) for k in parse_keys}, "aliases": rules["aliases"]},
@@ -173,6 +184,26 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         every=every,
         interval=interval,
         stale_after=stale_after,
+        render=render,
+        wait_for=wait_for,
         **rules,
     )
+
+
+def _render(raw: Mapping[str, Any], w: str, fmt: str) -> tuple[str | None, str | None]:
+    """`render` (only "chromium", html boards only) and its `wait_for` CSS selector."""
+    render, wait_for = raw.get("render"), raw.get("wait_for")
+    if render is not None:
+        if render not in RENDERERS:
+            raise ConfigError(f"{w}: 'render' must be one of {', '.join(map(repr, RENDERERS))} (got {render!r})")
+        if fmt != "html":
+            raise ConfigError(f"{w}: 'render' applies to format 'html' only (a rendered page is HTML)")
+    if wait_for is not None:
+        if render is None:
+            raise ConfigError(f"{w}: 'wait_for' needs render = \"chromium\"")
+        try:
+            cssselect.GenericTranslator().css_to_xpath(wait_for)
+        except (cssselect.SelectorError, TypeError) as exc:
+            raise ConfigError(f"{w}: bad CSS selector in wait_for {wait_for!r}: {exc}") from exc
+    return render, wait_for
 

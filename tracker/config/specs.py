@@ -20,13 +20,15 @@ TOP_KEYS = ("storage", "fetch", "schedule", "board", "alert", "aliases")
 
 STORAGE_KEYS = ("url", "snapshots", "lock_wait", "keep_failed")
 FETCH_KEYS = ("user_agent", "timeout", "connect_timeout", "max_bytes", "retries", "backoff", "max_retry_after",
-              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private", "retry_failed")
+              "robots", "per_host_delay", "workers", "wayback_url", "deadline", "allow_private", "retry_failed",
+              "chromium")
 SCHEDULE_KEYS = ("default", "timezone", "jitter", "misfire_grace_time")
 BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
     "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding", "schedule", "every",
-    "stale_after", "aliases", "renames", "duplicates", "tolerance", "where", "published",
+    "stale_after", "aliases", "renames", "duplicates", "tolerance", "where", "published", "render", "wait_for",
 )
+RENDERERS = ("chromium",)
 DUPLICATES = ("first", "best", "last")
 CI_FIELDS = ("ci", "ci_lower", "ci_upper")  # role fields: a confidence interval around the primary metric
 FIELD_KEYS = ("from", "type", "regex")
@@ -74,6 +76,8 @@ class BoardSpec:
     tolerance: float = 0.0  # metric changes of at most this much are no change
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()  # keep rows whose field text is one of these
     published: str | None = None  # a date field: when the result was published (paper date)
+    render: str | None = None  # "chromium": load the page in headless Chromium and parse the rendered DOM
+    wait_for: str | None = None  # with render: a CSS selector the rendered page must contain
     fetch_url: str = ""  # `url` with ${VAR} expanded: only ever handed to the fetcher
     secrets: tuple[tuple[str, str], ...] = ()  # (value, "${NAME}") of every ${VAR} in `url`
 
@@ -120,6 +124,7 @@ class FetchSettings:
     deadline: float = 120.0  # seconds for a whole document: redirects, retries and every read included
     allow_private: bool = False  # follow redirects from public hosts to loopback/private/link-local addresses
     retry_failed: timedelta | None = None  # a board whose last run failed is due again after this (None: off)
+    chromium: str = "chromium"  # the Chromium executable for boards with render = "chromium" (a name on PATH or a path)
 
 
 @dataclass(frozen=True)

@@ -48,16 +48,28 @@ def new_settings(path: Path) -> Settings:
     return config.parse({}, base=path.resolve().parent, path=path)
 
 
-def read_document(target: str, ctx: Context) -> Page:
-    """Fetch a URL with the context's fetcher, or read a local path or file:// URL."""
+def read_document(target: str, ctx: Context, *, render: bool = False) -> Page:
+    """Fetch a URL with the context's fetcher (or render it in headless Chromium), or read a local path."""
     if ctx.fetcher is None:
         raise TrackerError("reading a document needs a fetcher")
+    if render:
+        url = target if "://" in target else "file://" + os.path.abspath(target)
+        return pipeline.get_page(_rendered(url), ctx.fetcher)
     return ctx.fetcher.fetch(target)
+
+
+def _rendered(url: str) -> BoardSpec:
+    """A throw-away html board that renders `url` and waits for a table, for reading it once."""
+    board = {"id": "render", "url": url, "format": "html", "metric": "m", "render": "chromium", "wait_for": "table",
+             "fields": {"model": "m", "m": "m"}}
+    return config.parse({"board": [board]}, base=Path("/")).boards[0]
 
 
 def check_board(spec: BoardSpec, ctx: Context, file: str | None = None, *, force: bool = False) -> DryRun:
     """Fetch the board's url (or read `file`) and say what ingesting it would do, storing nothing."""
-    page = read_file_url(file, 1 << 40) if file is not None else read_document(spec.fetch_url, ctx)
+    page = read_file_url(file, 1 << 40) if file is not None else (
+        pipeline.get_page(spec, ctx.fetcher) if ctx.fetcher is not None and spec.render
+        else read_document(spec.fetch_url, ctx))
     return dry_run(spec, page, ctx.store, force=force)
 
 

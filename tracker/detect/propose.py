@@ -51,6 +51,7 @@ class Proposal:
     metric: Column
     higher_is_better: bool
     key_extra: Column | None = None
+    render: bool = False  # the page was rendered in headless Chromium: the board renders it on every run
 
     def with_roles(self, model: Column | None = None, metric: Column | None = None,
                    higher_is_better: bool | None = None, board_id: str | None = None) -> Proposal:

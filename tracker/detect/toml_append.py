@@ -55,6 +55,9 @@ def board_block(p: Proposal) -> str:
         lines.append(f"rows = {toml_string(cand.rows_path)}")
     if cand.selector:
         lines.append(f"selector = {toml_string(cand.selector)}")
+    if p.render:
+        lines.append('render = "chromium"               # the table is drawn by JavaScript: load the page in Chromium')
+        lines.append('wait_for = "table"')
     lines.append(f"metric = {toml_string(metric)}")
     lines.append(f"higher_is_better = {'true' if p.higher_is_better else 'false'}")
     if extra and p.key_extra:

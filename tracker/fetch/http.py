@@ -23,12 +23,13 @@ from protego import Protego
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from ..config import FetchSettings
-from ..errors import FetchError
+from ..errors import Cancelled, FetchError
 from ..models import Page
 from .base import read_file_url
 from .gate import HostGate
 from .netguard import RedirectGuard, Resolver, resolve
 from .reasons import translate
+from .render import render as render_page
 from .retry import RETRY_STATUS, Failure, backoff, retry_after
 from .robots import RobotsCache, read_capped
 from .robots import parse as parse_robots
@@ -88,6 +89,24 @@ class HttpFetcher:
             finally:
                 with self._lock:
                     self._watches.discard(w)
+
+    def render(self, url: str) -> Page:
+        """The page at `url` after its scripts ran in headless Chromium (robots.txt checked first)."""
+        if self._cancelled.is_set():
+            raise Cancelled(f"{url}: cancelled: tracker is stopping")
+        if url.startswith(("http://", "https://")) and self.settings.robots:
+            with Watch(url, self.settings.deadline) as w:
+                if not self.allowed(url, board_url=url, w=w):
+                    raise FetchError(f"{url}: disallowed by robots.txt (set [fetch] robots = false only if you may)")
+        host = urlparse(url).netloc
+        with self.gate.lock(host):
+            self.gate.wait(host)
+            try:
+                page = render_page(url, self.settings, self._cancelled)
+            finally:
+                self.gate.done(host)
+        logger.info("Rendered: %s (%d bytes)", url, len(page.content))
+        return page
 
     def _follow(self, url: str, headers: dict[str, str], w: Watch) -> Page:
         guard = RedirectGuard(url, self.settings.allow_private, self.resolver)

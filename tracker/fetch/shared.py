@@ -38,6 +38,14 @@ class OncePerRun:
             raise outcome
         return outcome
 
+    def render(self, url: str) -> Page:
+        """Rendered pages are not shared (a browser load is not a download to hand around)."""
+        render = getattr(self.inner, "render", None)
+        if render is None:
+            raise FetchError(f"{url}: this fetcher cannot render pages")
+        page: Page = render(url)
+        return page
+
     def cancel(self) -> None:
         """Pass a stop request on to the wrapped fetcher."""
         cancel = getattr(self.inner, "cancel", None)

@@ -13,13 +13,13 @@ from ..errors import ParseError
 from ..models import Page
 from .base import Parsed, Source, one_line
 from .csv_file import CsvSource
-from .html_table import HtmlTable
+from .html_table import HtmlTable, has_element
 from .json_api import JsonSource
 from .pwc import PwcSource
 
 FORMATS: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable, "json": JsonSource, "pwc": PwcSource}
 
-__all__ = ["FORMATS", "Parsed", "Source", "parse_document"]
+__all__ = ["FORMATS", "Parsed", "Source", "has_element", "parse_document"]
 
 logger = logging.getLogger(__name__)
 

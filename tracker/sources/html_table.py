@@ -178,3 +178,12 @@ class HtmlTable(Source):
                 f"{spec.id}: none of the {len(tables)} tables in {page.url} has the mapped columns; "
                 f"first problem: {errors[0]}")
         return Parsed(rows, warnings, encoding)
+
+
+def has_element(page: Page, selector: str) -> bool:
+    """Whether an HTML page has an element matching a CSS selector (a rendered page's `wait_for`)."""
+    try:
+        doc = lxml.etree.fromstring(page.content, _PARSER)
+    except (lxml.etree.Error, ValueError):
+        return False
+    return doc is not None and bool(CSSSelector(selector)(doc))
