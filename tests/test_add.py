@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -241,3 +242,14 @@ def test_walkthrough_in_readme_is_current() -> None:
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "walkthrough.py"), "--check"], capture_output=True,
                           text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_add_proposes_the_confidence_interval_of_an_arena(runner: CliRunner, cfg: Path) -> None:
+    files = [REAL / "lmarena-vision" / v["file"] for v in versions("lmarena-vision")]
+    code, out, _ = invoke(runner, cfg, "add", str(files[0]), "--id", "vision", "--yes", "--observed-at", "2025-07-27")
+    assert code == 0 and 'ci = "95_pct_ci"' in cfg.read_text()
+    code, out, _ = invoke(runner, cfg, "import", "vision", *map(str, files[1:]), "--observed-at", "name")
+    assert code == 0
+    code, out, _ = invoke(runner, cfg, "events", "--type", "leader_changed", "--format", "json")
+    flips = json.loads(out)
+    assert len(flips) == 2 and [f["significant"] for f in flips] == [False, False]

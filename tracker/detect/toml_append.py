@@ -67,13 +67,30 @@ def board_block(p: Proposal) -> str:
               f"{metric} = {toml_string(p.metric.source)}"]
     if extra and p.key_extra:
         lines.append(f"{extra} = {toml_string(p.key_extra.source)}")
-    others = [c for c in cand.columns if c.selectable and all(c is not x for x in (p.model, p.metric, p.key_extra))]
+    ci = interval_column(cand.columns)
+    if ci is not None:
+        lines.append(f"ci = {toml_string(ci.source)}   # a confidence interval: a lead inside it is a statistical tie")
+    others = [c for c in cand.columns if c.selectable
+              and all(c is not x for x in (p.model, p.metric, p.key_extra, ci))]
     if others:
         lines.append("# other columns: uncomment a line to keep that column too")
         lines += [f"# {_field_line(c, field_name(c.name, taken))}" for c in others[:MAX_OTHER]]
         if len(others) > MAX_OTHER:
             lines.append(f"# ... and {len(others) - MAX_OTHER} more columns")
     return "\n".join(lines) + "\n"
+
+
+_INTERVAL = re.compile(r"^\s*(?:[+±]\s*\d+(?:\.\d+)?\s*(?:/\s*[-−]\s*\d+(?:\.\d+)?)?|[-−]\s*\d+(?:\.\d+)?\s*/\s*\+"
+                       r"\s*\d+(?:\.\d+)?)\s*$")
+
+
+def interval_column(columns: tuple[Column, ...] | list[Column]) -> Column | None:
+    """The column that holds confidence intervals ("+5/-4", "±5"), if one does: most filled cells look like that."""
+    for c in columns:
+        cells = [x for x in c.cells if x and x.strip()]
+        if c.selectable and cells and sum(bool(_INTERVAL.match(x)) for x in cells) >= 0.8 * len(cells):
+            return c
+    return None
 
 
 def _field_line(column: Column, name: str) -> str:
