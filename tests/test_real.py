@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from tracker import config
-from tracker.pipeline import Context, RunResult, import_files
+from tracker.importing import import_files
+from tracker.pipeline import Context, RunResult
 
 from .conftest import REAL, versions
 

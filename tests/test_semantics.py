@@ -18,7 +18,8 @@ from tracker.cli import cli
 from tracker.diff import parse_interval
 from tracker.errors import ConfigError
 from tracker.history import history
-from tracker.pipeline import Context, import_files
+from tracker.importing import import_files
+from tracker.pipeline import Context
 
 from .conftest import REAL, LocalServer, Response, board_toml, versions
 

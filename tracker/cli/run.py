@@ -9,7 +9,7 @@ from contextlib import redirect_stdout
 
 import click
 
-from .. import alerts, pipeline, render, scheduler
+from .. import alerts, importing, pipeline, render, scheduler
 from ..config import Settings
 from ..errors import TrackerError
 from ..pipeline import RunResult
@@ -141,7 +141,7 @@ def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | Non
     with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker import"):
         mode = (observed_at or "mtime").strip()
         when = None if mode.lower() in ("name", "mtime") else observed(mode)
-        results = pipeline.import_files(app.load().board(board), files, ctx, observed_at=when,
+        results = importing.import_files(app.load().board(board), files, ctx, observed_at=when,
                                         by_name=mode.lower() == "name", force=force, alert=alert,
                                         allow_older=allow_older)
         report(app, results, style, files)
