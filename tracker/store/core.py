@@ -160,7 +160,8 @@ class Store(Queries):
                       for c in changes]
             if health is not None:
                 events.append(self._event_row(snap.board, health, fetch.started_at, None, f.id, False, snap.notify))
-            return snapshot_of(row, snap.rows), self._insert_events(s, events)
+            keys = [c.key for c in changes] + ([health.key] if health is not None else [])
+            return snapshot_of(row, snap.rows), self._insert_events(s, events, keys)
         return self._run(f"saving a snapshot of {snap.board}", fn, write=True)
 
     def record_fetch(self, board: str, fetch: FetchInfo, health: Change | None = None,
@@ -175,26 +176,30 @@ class Store(Queries):
             if health is not None:
                 row = self._event_row(board, health, observed_at or fetch.started_at, None, f.id, backfilled,
                                       notify)
-                ev = self._insert_events(s, [row])[0]
+                ev = self._insert_events(s, [row], [health.key])[0]
             return fetch_of(f), ev
         return self._run(f"recording a fetch of {board}", fn, write=True)
 
     def add_event(self, board: str, change: Change, observed_at: datetime, notify: bool = True) -> Event:
         """Store an event that belongs to no snapshot (source health)."""
         def fn(s: Session) -> Event:
-            return self._insert_events(s, [self._event_row(board, change, observed_at, None, None, False, notify)])[0]
+            row = self._event_row(board, change, observed_at, None, None, False, notify)
+            return self._insert_events(s, [row], [change.key])[0]
         return self._run(f"recording an event of {board}", fn, write=True)
 
     @staticmethod
-    def _insert_events(s: Session, events: list[dict[str, Any]]) -> list[Event]:
-        """Bulk-insert events (one executemany, ids returned in order); far cheaper than ORM objects."""
+    def _insert_events(s: Session, events: list[dict[str, Any]], keys: list[tuple[str, ...] | None]) -> list[Event]:
+        """Bulk-insert events (one executemany, ids returned in order); far cheaper than ORM objects.
+
+        `keys` are the events' keys as tuples, so the returned Events need not decode the stored JSON again.
+        """
         if not events:
             return []
         table = EventRow.__table__
         assert isinstance(table, Table)
         stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         ids = list(s.connection().execute(stmt, events).scalars())
-        return [event_from(i, e) for i, e in zip(ids, events, strict=True)]
+        return [event_from(i, e, k) for i, e, k in zip(ids, events, keys, strict=True)]
 
     @staticmethod
     def _fetch_row(board: str, f: FetchInfo, snapshot_id: int | None) -> FetchRow:

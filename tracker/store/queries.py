@@ -252,10 +252,10 @@ def fetch_of(r: FetchRow) -> Fetch:
                  last_modified=r.last_modified, parse_hash=r.parse_hash, origin=r.origin, encoding=r.encoding)
 
 
-def event_from(event_id: int, d: dict[str, Any]) -> Event:
-    """An inserted event (its values and new id) as a model."""
+def event_from(event_id: int, d: dict[str, Any], key: tuple[str, ...] | None) -> Event:
+    """An inserted event (its values, its key as a tuple and its new id) as a model."""
     return Event(id=event_id, type=ChangeKind(d["type"]), board=d["board_id"], observed_at=_aware(d["observed_at"])
-                 or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=_key(d["key"]),
+                 or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=key,
                  metric=d["metric"], value=d["value"], previous_model=d["previous_model"],
                  previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]),
                  notify=bool(d["notify"]), significant=d["significant"], published=d["published"],
