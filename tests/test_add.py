@@ -130,8 +130,6 @@ def test_add_html_default_table_and_abort(runner: CliRunner, server: LocalServer
 @pytest.mark.parametrize(("name", "message"), [
     ("no_table.html", "no table found (html: no <table> with data rows)"),
     ("no_numbers.csv", "has no numeric column to track (columns: model, organization, license)"),
-    ("board.yaml", "is a YAML document; YAML boards are not supported yet"),
-    ("keyed_no_names.json", "the model names are only object keys, which the json format cannot read"),
 ])
 def test_add_refuses_in_one_line_and_writes_nothing(runner: CliRunner, server: LocalServer, cfg: Path, db_url: str,
                                                     name: str, message: str) -> None:

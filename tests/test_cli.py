@@ -107,7 +107,7 @@ def test_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path,
     cfg = write_config(board_toml(id="b", url="https://x.org/a.csv", format="xml", metric="s",
                                   fields={"model": "m", "s": "s"}))
     code, _, err = invoke(runner, cfg, "run")
-    assert code == 2 and "unknown format 'xml' (allowed: csv, html, json, pwc)" in err
+    assert code == 2 and "unknown format 'xml' (allowed: csv, html, json, pwc, yaml)" in err
     cfg = write_config()
     code, _, err = invoke(runner, cfg, "run")
     assert code == 2 and "no boards in" in err and "add a [[board]] table" in err
@@ -140,7 +140,7 @@ def test_env_config_and_formats(runner: CliRunner, monkeypatch: pytest.MonkeyPat
     result = runner.invoke(cli, ["boards"])
     assert result.exit_code == 0 and result.stdout.startswith("board ")
     result = runner.invoke(cli, ["formats"])
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["csv", "html", "json", "pwc"]
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["csv", "html", "json", "pwc", "yaml"]
 
 
 def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_path: Path,

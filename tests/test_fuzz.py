@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -26,9 +27,14 @@ from tracker.sources import parse_document
 
 from .conftest import PAGES, REAL
 
+FORMATS = PAGES.parent / "formats"
+
 # no database (database=None) and Hypothesis' other caches (its "constants") outside the repository
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "tracker-hypothesis")
+# CI replays a fixed set of examples (derandomize), so a red CI always means a change broke something; locally
+# every run explores new ones (raise TRACKER_FUZZ_EXAMPLES for a longer campaign)
 FUZZ = settings(max_examples=int(os.environ.get("TRACKER_FUZZ_EXAMPLES", "60")), deadline=None, database=None,
+                derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PER_EXAMPLE = 2.0  # seconds: a hang guard; examples take milliseconds
 
@@ -45,6 +51,10 @@ BOARDS: dict[str, dict[str, Any]] = {
     "pwc": {"format": "pwc", "dataset": "SQuAD2.0", "metric": "f1",
             "fields": {"model": "model_name", "f1": ["F1", "Accuracy"], "em": {"from": "EM", "type": "number"},
                        "paper_date": {"from": "paper_date", "type": "date"}}},
+    "yaml": {"format": "yaml", "metric": "pass_rate_2",
+             "fields": {"model": ["model", "$key"], "pass_rate_2": ["pass_rate_2", '"pass@1"'],
+                        "cost": {"from": "total_cost", "type": "number"}, "date": {"from": "date", "type": "date"}}},
+    "csv-gz": {"format": "csv", "metric": "top1", "fields": {"model": "model", "top1": "top1"}},
 }
 SEEDS = {
     "csv": [PAGES / "csv_values.csv", PAGES / "csv_bom_semicolon.csv", REAL / "lmarena-vision/2025-07-27_283321b9.csv",
@@ -53,12 +63,17 @@ SEEDS = {
              REAL / "timm-docs-html/2021-03-14_acb81357.html"],
     "json": [PAGES / "json_swebench.json"],
     "pwc": [PAGES / "pwc_nested.json", REAL / "pwc-taskdb/squad/2019-01-09_b5cc443e.json"],
+    "yaml": [FORMATS / "polyglot_leaderboard.yml", FORMATS / "keyed_models.json"],  # JSON is YAML too
+    "csv-gz": [FORMATS / "results.csv.gz"],
 }
 HOSTILE = [b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"\xed\xa0\x80", b"\\ud800", b'"', b"\n", b"\r", b",", b";", b"\t",
            b"1" * 400, b"1e999", b"NaN", b"[1]*" * 50, b"*" * 200, b"\xe2\x80\xa0" * 30,
            b"<td colspan=999 rowspan=999>", b"<br>\x07", b"<tr>", b"</table>", b"<table>", b"<!--", b"<th>Model</th>",
-           b'{"metrics": [1]}', b'"sota": []', b'"rows": 7', b'"dataset": {}', b"null", b"[]", b"{}", b"]", b"}"]
-DEEP = [b"[" * 1200, b'{"a":' * 1200, b'{"tasks":[' * 600, b"<div>" * 3000, b"<table><tr><td>" * 300]
+           b'{"metrics": [1]}', b'"sota": []', b'"rows": 7', b'"dataset": {}', b"null", b"[]", b"{}", b"]", b"}",
+           b"&a [*a, *a]", b"*a", b"<<: *a", b"!!python/object:os.system", b"!!binary", b"---\n", b"- ", b": ",
+           b"\x1f\x8b", b"PK\x03\x04"]
+DEEP = [b"[" * 1200, b'{"a":' * 1200, b'{"tasks":[' * 600, b"<div>" * 3000, b"<table><tr><td>" * 300,
+        b"- " * 1200, b"a:\n " * 600]
 
 
 def spec_for(fmt: str) -> BoardSpec:
@@ -144,7 +159,8 @@ def _nodes(doc: Any) -> list[tuple[Any, Any]]:
 @st.composite
 def json_mutated(draw: st.DrawFn, fmt: str) -> bytes:
     """A seed JSON document with 1-6 values replaced by random JSON of any type (lists for objects, ...)."""
-    doc = json.loads(draw(st.sampled_from(DOCS[fmt])))
+    seed = draw(st.sampled_from(DOCS[fmt]))
+    doc = yaml.safe_load(seed) if fmt == "yaml" else json.loads(seed)
     for _ in range(draw(st.integers(1, 6))):
         nodes = _nodes(doc)
         if not nodes:
@@ -157,10 +173,12 @@ def json_mutated(draw: st.DrawFn, fmt: str) -> bytes:
             parent[key] = draw(st.sampled_from([[parent[key]], {"metrics": parent[key]}, {"rows": parent[key]}]))
         else:
             parent[key] = draw(JSON_VALUES)
+    if fmt == "yaml":
+        return yaml.safe_dump(doc, allow_unicode=draw(st.booleans())).encode()
     return json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
 
 
-@pytest.mark.parametrize("fmt", ["json", "pwc"])
+@pytest.mark.parametrize("fmt", ["json", "pwc", "yaml"])
 @FUZZ
 @given(st.data())
 def test_mutated_json_trees(fmt: str, data: st.DataObject) -> None:

@@ -28,7 +28,8 @@ ALLOWED = {
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "protego": {"fetch"}, "urllib3": {"fetch"},
                     "lxml": {"sources", "detect"}, "apprise": {"notify"},
                     "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "config"},
-                    "click": {"cli"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"}}
+                    "click": {"cli"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"},
+                    "yaml": {"sources", "detect"}}
 
 
 def modules() -> list[tuple[str, ast.Module]]:

@@ -23,6 +23,8 @@ from .specs import (
     FIELD_KEYS,
     FIELD_TYPES,
     FORMAT_NAMES,
+    JMESPATH_FORMATS,
+    KEY_SOURCE,
     RENDERERS,
     SLUG,
     BoardSpec,
@@ -115,11 +117,18 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         except (cssselect.SelectorError, TypeError) as exc:
             raise ConfigError(f"{w}: bad CSS selector {selector!r}: {exc}") from exc
     rows = raw.get("rows")
-    if rows is not None and fmt != "json":
-        raise ConfigError(f"{w}: 'rows' (a JMESPath) applies to format 'json' only")
-    if fmt == "json":
+    if rows is not None and fmt not in JMESPATH_FORMATS:
+        raise ConfigError(f"{w}: 'rows' (a JMESPath) applies to formats 'json' and 'yaml' only")
+    keyed = [f.name for f in fields if KEY_SOURCE in f.sources]
+    if keyed and fmt not in JMESPATH_FORMATS:
+        raise ConfigError(f"{w}.fields.{keyed[0]}: \"{KEY_SOURCE}\" (the member name of an object keyed by name) "
+                          f"applies to formats 'json' and 'yaml' only")
+    member = raw.get("member")
+    if member is not None and (not isinstance(member, str) or not member):
+        raise ConfigError(f"{w}: 'member' must be the name (or a glob such as \"*.csv\") of the zip member to read")
+    if fmt in JMESPATH_FORMATS:
         for expr, where in [(rows, f"{w}.rows")] + [(s, f"{w}.fields.{f.name}") for f in fields for s in f.sources]:
-            if expr is None:
+            if expr is None or (expr == KEY_SOURCE and where != f"{w}.rows"):
                 continue
             try:
                 jmespath.compile(expr)
@@ -159,7 +168,8 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
     render, wait_for = _render(raw, w, fmt)
     parse_keys = ("format", "metric", "metrics", "key", "metric_range", "selector", "rows", "dataset", "fields",
                   "exclude", "encoding", "higher_is_better", "duplicates", "where")
-    parse_hash = hashlib.sha256(json.dumps({**{k: raw.get(k) for k in parse_keys}, "aliases": rules["aliases"]},
+    parse_hash = hashlib.sha256(json.dumps({**{k: raw.get(k) for k in parse_keys}, "aliases": rules["aliases"],
+                                            **({"member": member} if member is not None else {})},
                                            sort_keys=True, default=str).encode()).hexdigest()[:16]
     return BoardSpec(
         id=bid,
@@ -176,6 +186,7 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         max_drop=num(raw, "max_drop", w, 0.5, low=0.0, high=1.0),
         selector=selector,
         rows=rows,
+        member=member,
         dataset=dataset,
         exclude=exclude,
         encoding=encoding,

@@ -11,7 +11,9 @@ from .. import __version__
 from ..errors import ConfigError
 from .alerts import AlertSpec
 
-FORMAT_NAMES = ("csv", "html", "json", "pwc")
+FORMAT_NAMES = ("csv", "html", "json", "pwc", "yaml")
+JMESPATH_FORMATS = ("json", "yaml")  # `rows` and the fields are JMESPath; "$key" names a keyed member
+KEY_SOURCE = "$key"
 FIELD_TYPES = ("text", "number", "date")
 DEFAULT_USER_AGENT = f"tracker/{__version__} (+https://github.com/tracker-sota/tracker; leaderboard watcher)"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -27,6 +29,7 @@ BOARD_KEYS = (
     "id", "title", "url", "format", "metric", "higher_is_better", "key", "metric_range", "min_rows",
     "max_drop", "selector", "rows", "dataset", "fields", "metrics", "exclude", "encoding", "schedule", "every",
     "stale_after", "aliases", "renames", "duplicates", "tolerance", "where", "published", "render", "wait_for",
+    "member",
 )
 RENDERERS = ("chromium",)
 DUPLICATES = ("first", "best", "last")
@@ -62,6 +65,7 @@ class BoardSpec:
     max_drop: float = 0.5
     selector: str | None = None
     rows: str | None = None
+    member: str | None = None  # a zip document: which member to parse (a glob; exactly one must match)
     dataset: str | None = None
     exclude: tuple[re.Pattern[str], ...] = ()
     encoding: str | None = None

@@ -1,7 +1,7 @@
 """Adding a board from a document: find its tables, propose column roles, append a [[board]], and dry runs.
 
-    tables.py       the document's format (CSV dialect, JSON, HTML; YAML refused) and its candidate tables
-    jsondoc.py      JSON: lists of row objects anywhere, objects keyed by model name
+    tables.py       the document's format (CSV dialect, JSON, YAML, HTML; gzip/zip unpacked) and its candidate tables
+    jsondoc.py      JSON/YAML: lists of row objects anywhere, objects keyed by model name (model = "$key")
     htmldoc.py      HTML: every <table>, read as the html source reads it, with a selector when needed
     propose.py      which column names the entries, which is the metric, its direction, the board id
     toml_append.py  the [[board]] text, appended to the config file after validating the result

@@ -1,4 +1,4 @@
-"""Candidate tables of a JSON document: lists of row objects anywhere in it, and objects keyed by model name."""
+"""Candidate tables of a JSON/YAML document: lists of row objects anywhere in it, and objects keyed by model name."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import ParseError
 from ..sources.base import one_line
-from ..sources.json_api import as_text
+from ..sources.json_api import KEY_SOURCE, as_text
 from .tables import Candidate, Column
 
 MAX_DEPTH = 8
@@ -32,28 +32,33 @@ def _literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def json_tables(url: str, text: str) -> list[Candidate]:
-    """Lists of objects (a board's `rows`) and objects of objects keyed by name, in document order."""
+def json_document(url: str, text: str) -> Any:
+    """The JSON value of a document, or a ParseError in one line."""
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except RecursionError:
         raise ParseError(f"{url} is nested too deeply to be a leaderboard") from None
     except ValueError as exc:
         raise ParseError(f"{url} is not valid JSON: {one_line(str(exc))}") from None
+
+
+def doc_tables(doc: Any, fmt: str) -> list[Candidate]:
+    """The candidate tables of a loaded json/yaml document, for a board of format `fmt`."""
     found: list[Candidate] = []
-    _walk(doc, None, 0, found)
+    _walk(doc, None, 0, found, fmt)
     return found
 
 
-def _walk(value: Any, path: str | None, depth: int, out: list[Candidate]) -> None:
+def _walk(value: Any, path: str | None, depth: int, out: list[Candidate], fmt: str) -> None:
     if depth > MAX_DEPTH or len(out) >= MAX_CANDIDATES:
         return
+    kind = fmt.upper()
     if isinstance(value, list):
         items = [v for v in value if isinstance(v, dict)]
         columns = _columns(items) if items and len(items) >= 0.8 * len(value) else ()
         if columns:
             where = f" at {path!r}" if path else ""
-            out.append(Candidate(len(out) + 1, "json", f"JSON list of {len(items)} objects{where}", columns,
+            out.append(Candidate(len(out) + 1, fmt, f"{kind} list of {len(items)} objects{where}", columns,
                                  len(items), rows_path=path))
         if any(_numeric(c) for c in columns):
             return  # these are rows: lists inside a row are its details, not more tables
@@ -62,19 +67,20 @@ def _walk(value: Any, path: str | None, depth: int, out: list[Candidate]) -> Non
             if isinstance(item, dict | list):
                 sub = (f"{path or ''}[?{ident(label)}=={_literal(item[label])}] | [0]" if label and
                        isinstance(item, dict) else f"{path or ''}[{i}]")
-                _walk(item, sub, depth + 1, out)
+                _walk(item, sub, depth + 1, out, fmt)
     elif isinstance(value, dict):
         inner = [v for v in value.values() if isinstance(v, dict)]
         columns = _columns(inner) if len(value) >= 2 and len(inner) == len(value) else ()
         if columns:
-            keys = Column("(key)", "", tuple(str(k) for k in value), selectable=False)
+            keys = Column("(key)", KEY_SOURCE, tuple(str(k) for k in value))
             where = f" at {path!r}" if path else ""
-            out.append(Candidate(len(out) + 1, "json", f"JSON object of {len(inner)} objects keyed by name{where}",
-                                 (keys, *columns), len(inner), rows_path=f"values({path or '@'})"))
+            out.append(Candidate(len(out) + 1, fmt, f"{kind} object of {len(inner)} objects keyed by name{where}",
+                                 (keys, *columns), len(inner), rows_path=f"values({path or '@'})",
+                                 key_rows=path or "@"))
             return
         for k, v in value.items():
             if isinstance(v, dict | list):
-                _walk(v, _child(path, str(k)), depth + 1, out)
+                _walk(v, _child(path, str(k)), depth + 1, out, fmt)
 
 
 def _columns(items: Sequence[dict[str, Any]]) -> tuple[Column, ...]:

@@ -8,15 +8,15 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from ..config.specs import SLUG
+from ..config.specs import KEY_SOURCE, SLUG
 from ..errors import ParseError
 from ..normalize import canonical, clean_name, is_missing, parse_number
 from .tables import Candidate, Column
 
 MODEL_WORDS = ("model", "name", "system", "method", "models", "submission", "agent", "architecture", "network",
                "entry", "llm", "team")
-METRIC_WORDS = ("score", "accuracy", "acc", "elo", "rating", "resolved", "top1", "top-1", "pass@1", "f1", "em",
-                "bleu", "map", "auc", "rouge", "exact", "win", "winrate", "mean", "average", "avg", "overall")
+METRIC_WORDS = ("score", "accuracy", "acc", "elo", "rating", "resolved", "top1", "top-1", "pass@1", "passrate", "f1",
+                "em", "bleu", "map", "auc", "rouge", "exact", "win", "winrate", "mean", "average", "avg", "overall")
 LOWER_WORDS = ("error", "err", "loss", "rank", "perplexity", "ppl", "wer", "cer", "fid", "latency", "time", "cost",
                "seconds", "ms", "mae", "mse", "rmse")
 NOT_METRIC_WORDS = ("rank", "ranking", "votes", "vote", "count", "params", "param", "parameters", "size", "year",
@@ -107,7 +107,7 @@ def metric_column(cand: Candidate, model: Column | None = None) -> Column | None
     """The numeric column to track: metric header words first (score, accuracy, top1, pass@1, ...), then leftmost."""
     best: tuple[tuple[int, int, int, int], Column] | None = None
     for i, p in enumerate(profile(c) for c in cand.columns):
-        if not p.column.selectable or not p.numeric or p.column is model:
+        if not p.column.selectable or not p.numeric or p.column is model or p.column.source == KEY_SOURCE:
             continue
         w = words(p.column.name)
         hit = next((len(METRIC_WORDS) - j for j, x in enumerate(METRIC_WORDS) if x in w), 0)
@@ -143,7 +143,7 @@ def slug(target: str) -> str:
     """A board id from a URL or path: the file's name without extension, else the host name."""
     parsed = urlparse(target) if "://" in target else None
     path = unquote(parsed.path) if parsed else target
-    stem = PurePosixPath(path.replace("\\", "/")).stem
+    stem = PurePosixPath(re.sub(r"\.(gz|zip)$", "", path.replace("\\", "/"), flags=re.IGNORECASE)).stem
     if stem.lower() in ("", "index", "leaderboard", "leaderboards", "data", "results", "api", "default") and parsed:
         host = (parsed.hostname or "").removeprefix("www.")
         stem = f"{host}-{stem}" if stem and host else host or stem
@@ -157,10 +157,6 @@ def propose(cand: Candidate, url: str, written_url: str, board_id: str | None = 
     model = model_column(cand)
     names = ", ".join(c.name for c in cand.columns) or "(none)"
     if model is None:
-        if any(not c.selectable for c in cand.columns):
-            raise ParseError(f"{url}: {cand.label}: the model names are only object keys, which the json format "
-                             f"cannot read (its `rows` JMESPath yields the values, and no JMESPath turns keys into "
-                             f"a field); ask for a list of rows, or one whose objects repeat the name")
         raise ParseError(f"{url}: {cand.label} has no text column to name the entries (columns: {names})")
     metric = metric_column(cand, model)
     if metric is None:

@@ -1,4 +1,4 @@
-"""Candidate tables of a fetched document: its format (CSV dialect, JSON rows, HTML tables; YAML refused)."""
+"""Candidate tables of a fetched document: its format (CSV dialect, JSON/YAML rows, HTML tables), gzip/zip unpacked."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from ..config import BoardSpec
 from ..errors import ParseError
 from ..models import Page
 from ..sources.base import decode
+from ..sources.containers import unpack
 from ..sources.csv_file import sniff_sample
+from ..sources.yaml_doc import load_yaml
 
-DETECTABLE = ("csv", "html", "json")
+DETECTABLE = ("csv", "html", "json", "yaml")
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _YAML_LINE = re.compile(r"^(---\s*$|- \S|[A-Za-z_\"'][^,;\t|]*:(\s|$))")
 
@@ -26,7 +28,7 @@ class Column:
     name: str
     source: str  # csv/html: the header text; json: a JMESPath into a row
     cells: tuple[str | None, ...]
-    selectable: bool = True  # False for a JSON object's keys: shown, but no field can read them
+    selectable: bool = True  # False for a column no field can read (an empty header)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Candidate:
     label: str
     columns: tuple[Column, ...]
     rows: int
-    rows_path: str | None = None  # json: the board's `rows` JMESPath
+    rows_path: str | None = None  # json/yaml: the board's `rows` JMESPath
+    key_rows: str | None = None  # json/yaml object keyed by name: the `rows` when a field reads "$key" ("@": the root)
     selector: str | None = None  # html: the board's `selector`, when the page has more than one table
     title: str | None = None  # a caption or page title, for the board's title
 
@@ -66,16 +69,16 @@ def detect_format(page: Page, text: str) -> str:
 
 
 def find_tables(page: Page, fmt: str | None = None) -> list[Candidate]:
-    """Every table a board could read in the document (ParseError when there is none, or it is YAML)."""
-    text, _ = decode(page, spec_for("tracker add", page.url))
+    """Every table a board could read in the document (gzip/zip unpacked; ParseError when there is none)."""
+    placeholder = spec_for("tracker add", page.url)
+    page, _ = unpack(page, placeholder)
+    text, _ = decode(page, placeholder)
     found = fmt or detect_format(page, text)
-    if found == "yaml":
-        raise ParseError(f"{page.url} is a YAML document; YAML boards are not supported yet (formats: "
-                         f"{', '.join(DETECTABLE)}); use a JSON or CSV export of the same data")
-    if found == "json":
-        from .jsondoc import json_tables
+    if found in ("json", "yaml"):
+        from .jsondoc import doc_tables, json_document
 
-        cands = json_tables(page.url, text)
+        doc = json_document(page.url, text) if found == "json" else load_yaml(text, placeholder, page.url)
+        cands = doc_tables(doc, found)
     elif found == "html":
         from .htmldoc import html_tables
 
@@ -85,7 +88,7 @@ def find_tables(page: Page, fmt: str | None = None) -> list[Candidate]:
     usable = [c for c in cands if c.rows]
     if not usable:
         what = {"html": "no <table> with data rows", "json": "no list of row objects",
-                "csv": "no data rows under a header line"}[found]
+                "yaml": "no list of row objects", "csv": "no data rows under a header line"}[found]
         raise ParseError(f"{page.url}: no table found ({found}: {what}); point `tracker add` at the document "
                          f"that holds the leaderboard rows")
     return usable

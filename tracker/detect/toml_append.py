@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import config
 from ..config import Settings
+from ..config.specs import KEY_SOURCE
 from ..errors import ConfigError
 from .propose import Proposal, profile
 from .tables import Column
@@ -51,8 +52,11 @@ def board_block(p: Proposal) -> str:
         f"url = {toml_string(p.url)}",
         f"format = {toml_string(cand.format)}",
     ]
-    if cand.rows_path:
-        lines.append(f"rows = {toml_string(cand.rows_path)}")
+    by_key = cand.key_rows is not None and any(c is not None and c.source == KEY_SOURCE
+                                               for c in (p.model, p.metric, p.key_extra))
+    rows = cand.key_rows if by_key else cand.rows_path
+    if rows and rows != "@":
+        lines.append(f"rows = {toml_string(rows)}{'   # an object keyed by name: $key is the name' if by_key else ''}")
     if cand.selector:
         lines.append(f"selector = {toml_string(cand.selector)}")
     if p.render:
@@ -70,7 +74,7 @@ def board_block(p: Proposal) -> str:
     ci = interval_column(cand.columns)
     if ci is not None:
         lines.append(f"ci = {toml_string(ci.source)}   # a confidence interval: a lead inside it is a statistical tie")
-    others = [c for c in cand.columns if c.selectable
+    others = [c for c in cand.columns if c.selectable and (by_key or c.source != KEY_SOURCE)
               and all(c is not x for x in (p.model, p.metric, p.key_extra, ci))]
     if others:
         lines.append("# other columns: uncomment a line to keep that column too")

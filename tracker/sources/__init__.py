@@ -1,4 +1,4 @@
-"""The document formats, by `format` name, and parse_document(): any format's parse with one safety net."""
+"""The document formats, by `format` name, and parse_document(): unpack gzip/zip, parse, with one safety net."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from ..config import BoardSpec
 from ..errors import ParseError
 from ..models import Page
 from .base import Parsed, Source, one_line
+from .containers import unpack
 from .csv_file import CsvSource
 from .html_table import HtmlTable, has_element
 from .json_api import JsonSource
 from .pwc import PwcSource
+from .yaml_doc import YamlSource
 
-FORMATS: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable, "json": JsonSource, "pwc": PwcSource}
+FORMATS: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable, "json": JsonSource, "pwc": PwcSource,
+                                    "yaml": YamlSource}
 
 __all__ = ["FORMATS", "Parsed", "Source", "has_element", "parse_document"]
 
@@ -29,9 +32,12 @@ _BUGS = (RecursionError, ValueError, TypeError, AttributeError, LookupError, Ari
 
 
 def parse_document(page: Page, spec: BoardSpec) -> Parsed:
-    """Parse `page` with the board's format; whatever the document holds, the only error raised is ParseError."""
+    """Parse `page` with the board's format (a gzip or zip document unpacked first); the only error is ParseError."""
     try:
-        return FORMATS[spec.format]().parse(page, spec)
+        page, warnings = unpack(page, spec)
+        parsed = FORMATS[spec.format]().parse(page, spec)
+        parsed.warnings[:0] = warnings
+        return parsed
     except _BUGS as exc:
         logger.debug("%s: parsing %s failed unexpectedly", spec.id, page.url, exc_info=True)
         raise ParseError(f"{spec.id}: {page.url}: could not parse the document ({type(exc).__name__}: "

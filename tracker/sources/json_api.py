@@ -1,4 +1,4 @@
-"""JSON documents: a JMESPath (`rows`) selects the list of row objects, one JMESPath per field."""
+"""JSON documents: a JMESPath (`rows`) selects the rows (a list, or an object keyed by name), one JMESPath per field."""
 
 from __future__ import annotations
 
@@ -54,39 +54,59 @@ def search(expr: Any, value: Any, spec: BoardSpec, page: Page, where: str) -> An
                          f"{one_line(str(exc), 120)}; fix {where}") from exc
 
 
+KEY_SOURCE = "$key"  # a field source: the member's name, when `rows` selects an object keyed by name
+
+
+def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -> Parsed:
+    """The json/yaml rules on a loaded document: `rows` selects a list of row objects, or an object whose
+    members are the rows (each member's name is the field source "$key"); each field is JMESPath candidates."""
+    items = search(jmespath.compile(spec.rows), doc, spec, page, "'rows'") if spec.rows else doc
+    if isinstance(items, dict):
+        members: list[tuple[str | None, Any]] = [(str(k), v) for k, v in items.items()]
+    elif isinstance(items, list):
+        members = [(None, item) for item in items]
+    else:
+        got = type(items).__name__ if items is not None else "nothing"
+        raise ParseError(f"{spec.id}: 'rows' ({spec.rows or '@'}) selected {got}, not a list of rows, in "
+                         f"{page.url}; fix the board's 'rows' JMESPath")
+    compiled = [(f.name, [None if s == KEY_SOURCE else jmespath.compile(s) for s in f.sources]) for f in spec.fields]
+    rows: list[RawRow] = []
+    seen: set[str] = set()
+    for key, item in members:
+        row: RawRow = {}
+        for name, exprs in compiled:
+            value = None
+            for expr in exprs:
+                if expr is None:
+                    value = key
+                elif key is None or isinstance(item, dict):  # a keyed member that is no object has only $key
+                    value = search(expr, item, spec, page, f"[board.fields] {name}")
+                if value is not None:
+                    break
+            row[name] = as_text(value)
+            if value is not None:
+                seen.add(name)
+        rows.append(row)
+    warnings: list[str] = []
+    if rows:
+        missing = ", ".join(sorted(required_fields(spec) - seen))
+        if missing and isinstance(items, dict):
+            raise ParseError(f"{spec.id}: 'rows' ({spec.rows or '@'}) selected an object, not a list of rows, in "
+                             f"{page.url}; read as rows keyed by name, no member has a value for {missing}; name "
+                             f'the entries with model = "{KEY_SOURCE}", or fix \'rows\' or [board.fields]')
+        if missing:
+            raise ParseError(f"{spec.id}: no row of {page.url} has a value for {missing}; "
+                             f"check the JMESPath in [board.fields]")
+        warnings = [f"no row has a value for optional field {f.name!r}" for f in spec.fields if f.name not in seen]
+    return Parsed(rows, warnings, encoding)
+
+
 class JsonSource(Source):
-    """A JSON API or file: `rows` is a JMESPath to the list of rows; each field is a JMESPath into a row."""
+    """A JSON API or file: `rows` is a JMESPath to a list of rows or to an object keyed by name ("$key")."""
 
     kind = "json"
 
     def parse(self, page: Page, spec: BoardSpec) -> Parsed:
         """Select the row objects and evaluate each field's JMESPath candidates (first non-null wins)."""
         doc, encoding = load_json(page, spec)
-        items = search(jmespath.compile(spec.rows), doc, spec, page, "'rows'") if spec.rows else doc
-        if not isinstance(items, list):
-            got = type(items).__name__ if items is not None else "nothing"
-            raise ParseError(f"{spec.id}: 'rows' ({spec.rows or '@'}) selected {got}, not a list of rows, in "
-                             f"{page.url}; fix the board's 'rows' JMESPath")
-        compiled = [(f.name, [jmespath.compile(s) for s in f.sources]) for f in spec.fields]
-        rows: list[RawRow] = []
-        seen: set[str] = set()
-        for item in items:
-            row: RawRow = {}
-            for name, exprs in compiled:
-                value = None
-                for expr in exprs:
-                    value = search(expr, item, spec, page, f"[board.fields] {name}")
-                    if value is not None:
-                        break
-                row[name] = as_text(value)
-                if value is not None:
-                    seen.add(name)
-            rows.append(row)
-        warnings: list[str] = []
-        if rows:
-            missing = sorted(required_fields(spec) - seen)
-            if missing:
-                raise ParseError(f"{spec.id}: no row of {page.url} has a value for {', '.join(missing)}; "
-                                 f"check the JMESPath in [board.fields]")
-            warnings = [f"no row has a value for optional field {f.name!r}" for f in spec.fields if f.name not in seen]
-        return Parsed(rows, warnings, encoding)
+        return document_rows(doc, page, spec, encoding)

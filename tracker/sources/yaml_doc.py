@@ -1,0 +1,113 @@
+"""YAML documents: safe loading (plain data only, aliases bounded), then exactly the json format's rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+import yaml.constructor
+import yaml.nodes
+
+from ..config import BoardSpec
+from ..errors import ParseError
+from ..models import Page
+from .base import Parsed, Source, decode, one_line
+from .json_api import as_text, document_rows
+
+MAX_ALIAS_NODES = 50_000  # nodes that aliases may add beyond the document's own ("billion laughs" stops here)
+MAX_YAML_CHARS = 5_000_000  # the pure-Python parser reads about 0.3 MB/s; a bigger board should use JSON
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader (no python/* tags) whose timestamps and binaries stay text and whose keys are strings."""
+
+    def construct_mapping(self, node: yaml.nodes.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping with every key as text (1 -> "1", true -> "true"), as JSON would have it."""
+        data = super().construct_mapping(node, deep=deep)
+        return {k if isinstance(k, str) else (as_text(k) or "null"): v for k, v in data.items()}
+
+
+def _scalar_text(loader: _Loader, node: yaml.nodes.Node) -> str:
+    """A timestamp or !!binary scalar as the text written (JSON has no dates or bytes)."""
+    if not isinstance(node, yaml.nodes.ScalarNode):
+        raise yaml.constructor.ConstructorError(None, None, f"{node.tag} must be a scalar", node.start_mark)
+    return str(node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
+_Loader.add_constructor("tag:yaml.org,2002:binary", _scalar_text)
+
+
+def _children(node: yaml.nodes.Node) -> list[yaml.nodes.Node]:
+    if isinstance(node, yaml.nodes.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.nodes.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def expanded_size(root: yaml.nodes.Node, limit: int) -> tuple[int, int] | None:
+    """(distinct nodes, nodes once every alias is expanded), counting stops past `limit`; None for a cycle."""
+    size: dict[int, int] = {}
+    stack: list[tuple[yaml.nodes.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        if done:
+            open_.discard(id(node))
+            size[id(node)] = min(limit + 1, 1 + sum(size[id(c)] for c in _children(node)))
+            continue
+        if id(node) in size:
+            continue
+        if id(node) in open_:
+            return None  # an alias inside its own anchor: an endless document
+        open_.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in size)
+    return len(size), size[id(root)]
+
+
+def load_yaml(text: str, spec: BoardSpec, url: str) -> Any:
+    """One YAML document as plain data (dicts, lists, text, numbers), or a ParseError naming board, URL and line."""
+    if len(text) > MAX_YAML_CHARS:
+        raise ParseError(f"{spec.id}: {url} is {len(text):,} characters of YAML, more than the {MAX_YAML_CHARS:,} "
+                         f"read; use a JSON export of the same data (format = \"json\")")
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)  # the reader refuses control characters here
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        counted = expanded_size(node, MAX_ALIAS_NODES * 2 + len(text))
+        if counted is None:
+            raise ParseError(f"{spec.id}: {url} is YAML with an alias inside its own anchor (an endless "
+                             f"document); it is not a leaderboard")
+        if counted[1] - counted[0] > MAX_ALIAS_NODES:
+            raise ParseError(f"{spec.id}: {url} is YAML whose aliases expand to more than {MAX_ALIAS_NODES:,} "
+                             f"extra nodes (an alias bomb?); it is not read")
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        hint = ("safe loading reads plain data only: tags such as !!python/object are refused"
+                if isinstance(exc, yaml.constructor.ConstructorError) else "fix the document or the board's url")
+        problem = ", ".join(filter(None, (exc.context, exc.problem))) or str(exc)
+        raise ParseError(f"{spec.id}: {url} is not valid YAML{at}: {one_line(problem, 200)}; {hint}") from None
+    except yaml.YAMLError as exc:
+        raise ParseError(f"{spec.id}: {url} is not valid YAML: {one_line(str(exc), 200)}") from None
+    except RecursionError:
+        raise ParseError(f"{spec.id}: {url} is YAML nested too deeply to read; it is not a leaderboard") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+class YamlSource(Source):
+    """A YAML file (safe loading: plain data only): `rows` and the fields are JMESPath, as for format "json"."""
+
+    kind = "yaml"
+
+    def parse(self, page: Page, spec: BoardSpec) -> Parsed:
+        """Load the document safely, then select rows and fields exactly as the json format does."""
+        text, encoding = decode(page, spec)
+        return document_rows(load_yaml(text, spec, page.url), page, spec, encoding)
