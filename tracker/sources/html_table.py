@@ -47,18 +47,21 @@ def table_grid(table: Element, where: str = "the table") -> Grid:
     rows left, both to 1000; a table that still expands past 10 grid cells per cell (plus 100,000) is a
     ParseError naming `where`.
     """
-    rows = [[c for c in tr if c.tag in ("td", "th")] for tr in _ROWS(table)]
-    if not _SPANNED(table):
-        return [[(cell_text(c), c.tag == "th") for c in cells] for cells in rows]
-    width = min(max((len(r) for r in rows), default=1), _MAX_SPAN)
-    room = limit = _GRID_PER_CELL * sum(len(r) for r in rows) + _GRID_SLACK
+    trs = _ROWS(table)
+    spanned = _SPANNED(table)
+    if not spanned:
+        return [[(cell_text(c), c.tag == "th") for c in tr if c.tag in ("td", "th")] for tr in trs]
+    span_rows = {c.getparent() for c in spanned}  # the rows that need the slow path (with what rowspans hold)
+    width = min(max((sum(c.tag in ("td", "th") for c in tr) for tr in trs), default=1), _MAX_SPAN)
+    room = limit = _GRID_PER_CELL * sum(len(tr) for tr in trs) + _GRID_SLACK
     grid: Grid = []
     pending: dict[int, tuple[int, Cell]] = {}  # column -> (rows it still covers, its cell)
-    for i, cells in enumerate(rows):
-        if not pending and not any(c.get("colspan") or c.get("rowspan") for c in cells):
-            row = [(cell_text(c), c.tag == "th") for c in cells]
+    for i, tr in enumerate(trs):
+        if not pending and tr not in span_rows:
+            row = [(cell_text(c), c.tag == "th") for c in tr if c.tag in ("td", "th")]
         else:
-            row = _expand(cells, pending, width, min(len(rows) - i, _MAX_SPAN), room)
+            cells = [c for c in tr if c.tag in ("td", "th")]
+            row = _expand(cells, pending, width, min(len(trs) - i, _MAX_SPAN), room)
         room -= len(row)
         if room < 0:
             raise ParseError(f"{where}: colspan/rowspan expand it past {limit} cells ({_GRID_PER_CELL} per "
