@@ -15,7 +15,7 @@ from .config import BoardSpec, Settings
 from .errors import Cancelled, FetchError, ParseError, TrackerError
 from .fetch import Fetcher, OncePerRun
 from .judge import judge, record_of
-from .models import Change, ChangeKind, Event, Page, Row
+from .models import Change, ChangeKind, Event, Fetch, Page, Row
 from .normalize import normalize
 from .sources import has_element
 from .sources import parse_document as parse_source
@@ -67,6 +67,13 @@ class Context:
     keep_failed: int = 20  # raw documents of failed fetches kept per board ([storage] keep_failed)
 
 
+class Unread:
+    """The default of ingest's `last`: the caller has not read the board's last good fetch."""
+
+
+UNREAD = Unread()
+
+
 def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
     """A hash of the normalized rows that ignores row order (a re-ordering is no data change), and the encoding."""
     encoded = encode_rows(rows)
@@ -94,14 +101,17 @@ def parse_document(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[s
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
            backfilled: bool = False, force: bool = False, notify: bool = True, ref: str | None = None,
-           recovered: Change | None = None) -> RunResult:
+           recovered: Change | None = None, last: Fetch | Unread | None = UNREAD) -> RunResult:
     """Turn one fetched document into a stored snapshot and its events, or a recorded failure.
 
     `recovered` (a source_recovered event) is stored in the same transaction as whatever this fetch records,
-    unless the document fails.
+    unless the document fails. `last` is the board's last good fetch when the caller has registered the board and
+    read it already (run_source), so neither is done twice.
     """
     store = ctx.store
-    store.ensure_board(spec.id, spec.title, spec.url)
+    if isinstance(last, Unread):  # called alone (import, backfill, add): register the board, read its last fetch
+        store.ensure_board(spec.id, spec.title, spec.url)
+        last = store.last_good_fetch(spec.id)
     when = observed_at or page.fetched_at
     info = FetchInfo(started_at=when, status="unchanged", origin=origin, http_status=page.status,
                      bytes=len(page.content), duration=page.duration, etag=page.etag,
@@ -111,7 +121,6 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
         return RunResult(spec.id, "unchanged", events=_events(back))
     raw_sha = sha256(page.content)
     info = _replace(info, raw_sha=raw_sha)
-    last = store.last_good_fetch(spec.id)
     if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
         _, back = store.record_fetch(spec.id, _replace(info, encoding=last.encoding), recovered)
         return RunResult(spec.id, "unchanged", events=_events(back))
@@ -205,7 +214,8 @@ def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
         info = FetchInfo(started_at=started, status="failed", error=error, parse_hash=spec.parse_hash)
         result = _failed(spec, ctx, info, error, started, False)
     else:
-        result = ingest(spec, replace(page, url=spec.mask(page.url)), ctx, recovered=recovered, force=force)
+        result = ingest(spec, replace(page, url=spec.mask(page.url)), ctx, recovered=recovered, force=force,
+                        last=last)
     if result.failed:
         stale = check_stale(spec, ctx.store, started)
         if stale is not None:
