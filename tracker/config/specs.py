@@ -82,6 +82,7 @@ class BoardSpec:
     published: str | None = None  # a date field: when the result was published (paper date)
     render: str | None = None  # "chromium": load the page in headless Chromium and parse the rendered DOM
     wait_for: str | None = None  # with render: a CSS selector the rendered page must contain
+    collection: str | None = None  # the id of the [[collection]] that generated this board (None: a [[board]])
     fetch_url: str = ""  # `url` with ${VAR} expanded: only ever handed to the fetcher
     secrets: tuple[tuple[str, str], ...] = ()  # (value, "${NAME}") of every ${VAR} in `url`
 
