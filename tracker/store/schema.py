@@ -44,6 +44,8 @@ class BoardRow(Base):
     title: Mapped[str] = mapped_column(String(300))
     url: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    collection: Mapped[str | None] = mapped_column(String(100))  # the [[collection]] that generated the board
+    spec: Mapped[str | None] = mapped_column(Text)  # a generated board's parameters as JSON (collections.py)
 
 
 class SnapshotRow(Base):
