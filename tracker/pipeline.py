@@ -35,6 +35,7 @@ class RunResult:
     events: tuple[Event, ...] = ()
     error: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    detail: str | None = None  # a collection's document: what happened to its boards
 
     @property
     def failed(self) -> bool:
@@ -46,6 +47,8 @@ class RunResult:
         if self.failed:
             error = (self.error or "").removeprefix(f"{self.board}: ")
             return f"{self.board}: FAILED {error}"
+        if self.detail is not None:
+            return f"{self.board}: {self.detail}"
         if self.status == "unchanged":
             return f"{self.board}: unchanged"
         if self.status == "baseline":
@@ -65,6 +68,24 @@ class Context:
     archive: Archive
     fetcher: Fetcher | None = None
     keep_failed: int = 20  # raw documents of failed fetches kept per board ([storage] keep_failed)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One board's rows already parsed and normalized out of a document many boards share (a [[collection]]),
+    whose raw digest is computed and raw bytes archived once; or the ParseError that board's part gave."""
+
+    raw_sha: str
+    rows: tuple[Row, ...] = ()
+    warnings: tuple[str, ...] = ()
+    encoding: str | None = None
+    error: str | None = None
+
+    def result(self) -> tuple[tuple[Row, ...], list[str], str | None]:
+        """What parse_document would have returned, or its ParseError."""
+        if self.error is not None:
+            raise ParseError(self.error)
+        return self.rows, list(self.warnings), self.encoding
 
 
 class Unread:
@@ -101,12 +122,14 @@ def parse_document(page: Page, spec: BoardSpec) -> tuple[tuple[Row, ...], list[s
 
 def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", observed_at: datetime | None = None,
            backfilled: bool = False, force: bool = False, notify: bool = True, ref: str | None = None,
-           recovered: Change | None = None, last: Fetch | Unread | None = UNREAD) -> RunResult:
+           recovered: Change | None = None, last: Fetch | Unread | None = UNREAD,
+           prepared: Prepared | None = None) -> RunResult:
     """Turn one fetched document into a stored snapshot and its events, or a recorded failure.
 
     `recovered` (a source_recovered event) is stored in the same transaction as whatever this fetch records,
     unless the document fails. `last` is the board's last good fetch when the caller has registered the board and
-    read it already (run_source), so neither is done twice.
+    read it already (run_source), so neither is done twice. `prepared` holds the board's rows when its document is
+    shared by many boards (a collection): then nothing is parsed or archived here.
     """
     store = ctx.store
     if isinstance(last, Unread):  # called alone (import, backfill, add): register the board, read its last fetch
@@ -119,7 +142,7 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     if page.not_modified:
         _, back = store.record_fetch(spec.id, _replace(info, status="not_modified"), recovered)
         return RunResult(spec.id, "unchanged", events=_events(back))
-    raw_sha = sha256(page.content)
+    raw_sha = prepared.raw_sha if prepared is not None else sha256(page.content)
     info = _replace(info, raw_sha=raw_sha)
     if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
         _, back = store.record_fetch(spec.id, _replace(info, encoding=last.encoding), recovered)
@@ -127,13 +150,15 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     head = store.latest(spec.id)
     page = replace(page, hint_encoding=last.encoding if last is not None else None)
     try:
-        rows, warnings, encoding = parse_document(page, spec)
+        rows, warnings, encoding = parse_document(page, spec) if prepared is None else prepared.result()
         guards.check(spec, rows, head, force)
     except ParseError as exc:
-        ctx.archive.put(page.content)
+        if prepared is None:
+            ctx.archive.put(page.content)
         error = spec.mask(str(exc))
         result = _failed(spec, ctx, _replace(info, status="failed", error=error), error, when, backfilled, notify)
-        prune.trim_failed(store, ctx.archive, spec.id, ctx.keep_failed)
+        if prepared is None:  # a shared document is trimmed by its collection
+            prune.trim_failed(store, ctx.archive, spec.id, ctx.keep_failed)
         return result
     info = _replace(info, warnings=tuple(spec.mask(w) for w in warnings), encoding=encoding)
     for w in info.warnings:
@@ -145,7 +170,8 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     verdict = judge(spec, head.rows if head else None, head.leader_key if head else None, rows,
                     record_of(store, spec) if head else None)
     new_leader, changes = verdict.leader, list(verdict.changes)
-    ctx.archive.put(page.content)
+    if prepared is None:
+        ctx.archive.put(page.content)
     snap, events = store.save(
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
                     new_leader.value(spec.metric) if new_leader else None, backfilled, encoded, notify),
@@ -168,6 +194,13 @@ def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: da
     _, event = ctx.store.record_fetch(spec.id, info, change, when, backfilled, notify)
     logger.info("failed: %s", error)
     return RunResult(spec.id, "failed", error=error, events=(event,) if event else ())
+
+
+def record_failure(spec: BoardSpec, ctx: Context, error: str, when: datetime, *, info: FetchInfo | None = None,
+                   origin: str = "run", notify: bool = True) -> RunResult:
+    """Record that a board's run failed (a failed fetch and its source_failed event), as run_source does."""
+    info = info or FetchInfo(started_at=when, status="failed", origin=origin, error=error, parse_hash=spec.parse_hash)
+    return _failed(spec, ctx, _replace(info, status="failed", error=error), error, when, False, notify)
 
 
 def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
@@ -226,6 +259,9 @@ def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
 def get_page(spec: BoardSpec, fetcher: Fetcher, *, etag: str | None = None,
              last_modified: str | None = None) -> Page:
     """The board's document: fetched, or with `render` loaded in headless Chromium and its DOM taken."""
+    limited = getattr(fetcher, "limited", None)
+    if spec.max_bytes is not None and callable(limited):
+        fetcher = limited(spec.max_bytes)
     if spec.render:
         render = getattr(fetcher, "render", None)
         if render is None:

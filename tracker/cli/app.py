@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .. import __version__, alerts, config, pipeline
+from .. import __version__, alerts, collect, config, pipeline
 from ..config import Settings
 from ..errors import LockedError, TrackerError
 from ..store import Archive, Store
@@ -106,6 +106,8 @@ class App:
                 from ..fetch import HttpFetcher
 
                 fetcher = HttpFetcher(s.fetch)
+            if s.collections:  # the boards that collections generated, as the store knows them
+                self.settings = collect.with_generated(s, store)
             yield pipeline.Context(store, Archive(s.snapshots_dir), fetcher, s.keep_failed)
         finally:
             store.close()

@@ -1,4 +1,8 @@
-"""Commands that write: run, schedule, import and prune."""
+"""Commands that write: run, schedule (and schedule --workers), import and prune.
+
+In a worker pool's store, run, import and schedule --once take board leases instead of the store-wide lock
+(tracker.workers.writing); prune keeps the store-wide lock, which only keeps it from other such commands.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from contextlib import redirect_stdout
+from functools import partial
 
 import click
 
-from .. import alerts, importing, pipeline, render, scheduler
+from .. import alerts, collect, importing, render, scheduler
+from .. import workers as pool
 from ..config import Settings
 from ..errors import TrackerError
 from ..pipeline import RunResult
 from ..store import Store
 from ..store import prune as store_prune
+from ..store.pool import is_pool
 from ..timeutil import observed, parse_when
 from .app import FORMAT_TEXT_JSON, App, cli, errors
 
@@ -24,15 +31,23 @@ def no_boards(s: Settings) -> TrackerError:
     return TrackerError(f"no boards in {s.path}; add a [[board]] table (see the README, 'Configuration')")
 
 
-def report(app: App, results: Sequence[RunResult], style: str, files: Sequence[str] | None = None) -> None:
-    """Print results: one line per board (failures only with -q), or one JSON array of objects for scripts."""
+def report(app: App, results: Sequence[RunResult], style: str, files: Sequence[str] | None = None,
+           skipped: dict[str, str] | None = None) -> None:
+    """Print results: one line per board (failures only with -q), or one JSON array of objects for scripts.
+
+    `skipped`: boards a pool's worker was running (board -> who), one line each (status "skipped" in JSON).
+    """
     named = list(zip(files, results, strict=True)) if files is not None else [(None, r) for r in results]
+    held = [(b, f"{b}: {who} is running it; try again later") for b, who in (skipped or {}).items()]
     if style == "json":
-        click.echo(app.mask(render.to_json([render.result_dict(r, f) for f, r in named])))
+        click.echo(app.mask(render.to_json([render.result_dict(r, f) for f, r in named] + [
+            render.result_dict(RunResult(b, "skipped", error=why)) for b, why in held])))
         return
     for f, r in named:
         if r.failed or not app.quiet:
             click.echo(app.mask(f"{f}: {r.summary()}" if f is not None else r.summary()))
+    for b, why in held:
+        click.echo(app.mask(f"{b}: skipped: {why.removeprefix(b + ': ')}"))
 
 
 def dispatch(s: Settings, store: Store, style: str) -> alerts.DispatchResult:
@@ -43,12 +58,16 @@ def dispatch(s: Settings, store: Store, style: str) -> alerts.DispatchResult:
         return alerts.dispatch(s, store)
 
 
-def finish(app: App, sent: alerts.DispatchResult, style: str, results: Sequence[RunResult]) -> None:
-    """The alerts line (on stderr when stdout is JSON), then exit 2 if any board or file failed."""
+def finish(app: App, sent: alerts.DispatchResult, style: str, results: Sequence[RunResult],
+           skipped: dict[str, str] | None = None) -> None:
+    """The alerts line (on stderr when stdout is JSON), then exit 2 if any board or file failed, 75 if a pool's
+    worker was running a board asked for (try again later)."""
     if sent.summary():
         click.echo(app.mask(sent.summary() or ""), err=style == "json")
     if any(r.failed for r in results):
         sys.exit(2)
+    if skipped:
+        sys.exit(75)
 
 
 @cli.command()
@@ -62,11 +81,12 @@ def finish(app: App, sent: alerts.DispatchResult, style: str, results: Sequence[
 def run(app: App, boards: tuple[str, ...], due: bool, force: bool, style: str) -> None:
     """Fetch boards (all, or those named), store new snapshots and record events.
 
-    Prints one line per board; exits 2 if any board failed, 75 if another tracker process holds the store.
+    Prints one line per board; exits 2 if any board failed, 75 if another tracker process holds the store (or,
+    in a worker pool's store, a worker is running a board asked for: the others run, that one is skipped).
 
     Example: tracker run --due    (from cron: */15 * * * * cd /srv/tracker && .venv/bin/tracker run --due -q)
     """
-    with errors(app), app.context(fetch=True) as ctx, ctx.store.lock(app.load().lock_wait, "tracker run"):
+    with errors(app), app.context(fetch=True) as ctx:
         s = app.load()
         if due and boards:
             raise TrackerError("give board names or --due, not both")
@@ -74,43 +94,60 @@ def run(app: App, boards: tuple[str, ...], due: bool, force: bool, style: str) -
             raise no_boards(s)
         if force and not boards:
             raise TrackerError("--force applies to the boards you name: tracker run --force BOARD")
-        specs = scheduler.due(s, ctx.store) if due else [s.board(b) for b in boards] or list(s.boards)
-        for spec in specs[:1]:  # a store that cannot be written fails here, once, before anything is fetched
-            ctx.store.ensure_board(spec.id, spec.title, spec.url)
-        results = pipeline.run_all(s, ctx, specs=specs, force=force)
-        report(app, results, style)
-        sent = dispatch(s, ctx.store, style)
+        asked = [s.board(b) for b in boards] or list(s.boards)
+        with pool.writing(s, ctx, "tracker run", asked, due_only=due) as w:  # the store lock, or board leases
+            for spec in w.specs[:1]:  # a store that cannot be written fails here, once, before anything is fetched
+                ctx.store.ensure_board(spec.id, spec.title, spec.url)
+            results = collect.run_specs(s, ctx, w.specs, force=force)
+            report(app, results, style, skipped=w.skipped)
+            sent = dispatch(s, ctx.store, style)
     if due and not results and style == "text" and not app.quiet:
         click.echo("no board is due")
-    finish(app, sent, style, results)
+    finish(app, sent, style, results, w.skipped)
 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Run what is due now, then exit (exit 2 if a board failed).")
+@click.option("--workers", "join", is_flag=True,
+              help="Join the worker pool of a PostgreSQL store: claim due boards with leases ([schedule] lease), "
+                   "alongside any number of other workers on any machines.")
 @click.option("--format", "style", type=FORMAT_TEXT_JSON, default="text", show_default=True,
               help="With --once: json is one array of objects, as `tracker run --format json`.")
 @click.pass_obj
-def schedule(app: App, once: bool, style: str) -> None:
+def schedule(app: App, once: bool, join: bool, style: str) -> None:
     """Run every board on its schedule, in the foreground, until SIGINT or SIGTERM.
 
     Boards overdue at start run at once. A signal lets the fetch in progress finish, then exits 0.
     With [fetch] retry_failed, a board whose run failed is tried again that much later.
+    With --workers (PostgreSQL only) this process is one of a pool: each board is run by one worker at a time,
+    and a worker that dies leaves its boards to the others once its leases expire. A worker that loses the
+    database stops claiming and exits 2. `tracker workers` lists the pool.
 
-    Example: tracker schedule    (as a systemd service; see the README)
+    Example: tracker schedule --workers    (as a systemd service, on as many machines as you like; see the README)
     """
+    if join and once:
+        raise click.UsageError("--workers runs until stopped; for one pass over the due boards use --once alone")
     if not app.verbose and not app.quiet and not once:
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("tracker.fetch").setLevel(logging.WARNING)
-    with errors(app), app.context(fetch=True) as ctx, ctx.store.lock(app.load().lock_wait, "tracker schedule"):
+    with errors(app), app.context(fetch=True) as ctx:
         s = app.load()
         if not s.boards:
             raise no_boards(s)
-        if not once:
-            scheduler.serve(s, ctx)
+        if join:
+            pool.serve(s, ctx)
             return
-        results = scheduler.run_due(s, ctx)
-        report(app, results, style)
-        sent = dispatch(s, ctx.store, style)
+        if not once:
+            with ctx.store.lock(s.lock_wait, "tracker schedule"):
+                if is_pool(ctx.store):
+                    raise TrackerError(f"{ctx.store.safe_url} is the store of a worker pool (see `tracker workers`):"
+                                       f" join it with `tracker schedule --workers`, or use `tracker run --due`")
+                scheduler.serve(s, ctx)
+            return
+        with pool.writing(s, ctx, "tracker schedule", list(s.boards), due_only=True) as w:
+            results = collect.run_specs(s, ctx, w.specs)
+            report(app, results, style)
+            sent = dispatch(s, ctx.store, style)
     if not results and style == "text" and not app.quiet:
         click.echo("no board is due")
     finish(app, sent, style, results)
@@ -138,14 +175,18 @@ def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | Non
 
     Example: tracker import imagenet-timm old/2021-06-30_d10b071a.csv old/2021-10-24_51f488b7.csv --observed-at name
     """
-    with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker import"):
-        mode = (observed_at or "mtime").strip()
-        when = None if mode.lower() in ("name", "mtime") else observed(mode)
-        results = importing.import_files(app.load().board(board), files, ctx, observed_at=when,
-                                        by_name=mode.lower() == "name", force=force, alert=alert,
-                                        allow_older=allow_older)
-        report(app, results, style, files)
-        sent = dispatch(app.load(), ctx.store, style)
+    with errors(app), app.context() as ctx:
+        spec, coll = app.load().board(board), app.load().collection(board)
+        with pool.writing(app.load(), ctx, "tracker import", [spec], reschedule=False) as w:  # lock, or lease
+            pool.refuse_if_skipped(w, "tracker import", app.load().lock_wait)
+            mode = (observed_at or "mtime").strip()
+            when = None if mode.lower() in ("name", "mtime") else observed(mode)
+            load = partial(collect.import_files, coll) if coll is not None and collect.is_document(spec) \
+                else partial(importing.import_files, spec)
+            results = load(files, ctx, observed_at=when, by_name=mode.lower() == "name", force=force, alert=alert,
+                           allow_older=allow_older)
+            report(app, results, style, files if load.func is importing.import_files else None)
+            sent = dispatch(app.load(), ctx.store, style)
     finish(app, sent, style, results)
 
 

@@ -2,6 +2,7 @@
 
     specs.py   the frozen Settings/BoardSpec/FetchSettings/... and the allowed keys
     board.py   one [[board]] table -> BoardSpec
+    collection.py  one [[collection]] table -> CollectionSpec; a generated board -> BoardSpec
     alerts.py  one [[alert]] table -> AlertSpec, and masking of target URLs
     checks.py  value checks: types, ranges, regexes, durations, cron, ${VAR} expansion
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +21,7 @@ from ..errors import ConfigError
 from .alerts import AlertSpec, alert, mask_url, scrub, url_secrets
 from .board import board, with_written_url
 from .checks import check_keys, cron, duration, expand, num, string, table
+from .collection import collection, generate, with_written_collection_url
 from .semantics import aliases, name_key
 from .specs import (
     DEFAULT_USER_AGENT,
@@ -29,15 +32,16 @@ from .specs import (
     STORAGE_KEYS,
     TOP_KEYS,
     BoardSpec,
+    CollectionSpec,
     FetchSettings,
     FieldSpec,
     ScheduleSettings,
     Settings,
 )
 
-__all__ = ["FIELD_TYPES", "FORMAT_NAMES", "AlertSpec", "BoardSpec", "FetchSettings", "FieldSpec", "ScheduleSettings",
-           "Settings", "config_path",
-           "load", "mask_url", "name_key", "parse", "scrub", "url_secrets"]
+__all__ = ["FIELD_TYPES", "FORMAT_NAMES", "AlertSpec", "BoardSpec", "CollectionSpec", "FetchSettings", "FieldSpec",
+           "ScheduleSettings", "Settings", "config_path", "generate", "load", "mask_url", "name_key", "parse", "scrub",
+           "url_secrets"]
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path:
@@ -69,9 +73,8 @@ def load(path: str | os.PathLike[str] | None = None) -> Settings:
 def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> Settings:
     """Validate a decoded config mapping; relative paths resolve against `base`."""
     secrets: set[str] = set()
-    raw_boards = data.get("board")
-    written = [b.get("url") if isinstance(b, Mapping) else None for b in raw_boards] \
-        if isinstance(raw_boards, list) else []
+    written = _written_urls(data.get("board"))
+    written_c = _written_urls(data.get("collection"))
     data = expand(data, "", secrets)
     check_keys(data, TOP_KEYS, "config")
     storage = table(data, "storage")
@@ -112,6 +115,7 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         timezone=tz,
         jitter=num(sched_t, "jitter", "[schedule]", 30.0, low=0.0),
         misfire_grace_time=num(sched_t, "misfire_grace_time", "[schedule]", 3600.0, low=1.0),
+        lease=duration(sched_t["lease"], "[schedule] lease") if "lease" in sched_t else timedelta(minutes=10),
     )
     boards_raw = data.get("board", [])
     if not isinstance(boards_raw, list):
@@ -125,18 +129,38 @@ def parse(data: Mapping[str, Any], *, base: Path, path: Path | None = None) -> S
         if b.id in seen:
             raise ConfigError(f"board {b.id!r}: duplicate id; every [[board]] needs a unique id")
         seen.add(b.id)
+    colls_raw = data.get("collection", [])
+    if not isinstance(colls_raw, list):
+        raise ConfigError("config: 'collection' must be an array of tables: write [[collection]], not [collection]")
+    colls = tuple(with_written_collection_url(collection(c, i, base, schedule, global_aliases),
+                                              written_c[i] if i < len(written_c) else None, base)
+                  for i, c in enumerate(colls_raw))
+    for c in colls:
+        if c.id in seen:
+            raise ConfigError(f"collection {c.id!r}: the id is taken by a board or another collection; ids are unique")
+        seen.add(c.id)
+        clash = next((b.id for b in boards if b.id.startswith(f"{c.id}-")), None)
+        if clash:
+            raise ConfigError(f"board {clash!r}: ids starting with '{c.id}-' belong to the boards collection "
+                              f"{c.id!r} generates; rename the board or the collection")
     alerts_raw = data.get("alert", [])
     if not isinstance(alerts_raw, list):
         raise ConfigError("config: 'alert' must be an array of tables: write [[alert]], not [alert]")
     alerts = tuple(alert(a, i) for i, a in enumerate(alerts_raw))
     for i, rule in enumerate(alerts):
         for pattern in rule.boards:
-            if boards and not any(rule.covers_one(pattern, b.id) for b in boards):
+            later = colls and (pattern[:1] in "*?[" or any(pattern.startswith(c.id) for c in colls))
+            if boards and not later and not any(rule.covers_one(pattern, b.id) for b in boards):
                 raise ConfigError(f"alert #{i + 1}: 'boards' pattern {pattern!r} matches no board (boards: "
                                   f"{', '.join(b.id for b in boards)}); fix the pattern or remove it")
     return Settings(path, _resolve_db_url(url, base), snapshots, fetch, boards, frozenset(secrets), schedule,
                     num(storage, "lock_wait", "[storage]", 10.0, low=0.0), alerts,
-                    int(num(storage, "keep_failed", "[storage]", 20, low=0, high=1_000_000)))
+                    int(num(storage, "keep_failed", "[storage]", 20, low=0, high=1_000_000)), colls)
+
+
+def _written_urls(tables: Any) -> list[Any]:
+    """The `url` of each [[board]] or [[collection]] as written, before ${VAR} expansion."""
+    return [t.get("url") if isinstance(t, Mapping) else None for t in tables] if isinstance(tables, list) else []
 
 
 def _flag(t: Mapping[str, Any], key: str, where: str, default: bool) -> bool:

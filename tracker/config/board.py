@@ -38,11 +38,12 @@ def with_written_url(spec: BoardSpec, written: Any, base: Path) -> BoardSpec:
     if not isinstance(written, str) or not ENV_REF.search(written):
         return spec
     pairs = tuple((os.environ[m.group(1)], m.group(0)) for m in ENV_REF.finditer(written) if os.environ.get(m.group(1)))
-    shown = _resolve_url(written, f"board {spec.id!r}", base)
+    shown = resolve_url(written, f"board {spec.id!r}", base)
     return replace(spec, url=shown, fetch_url=spec.url, secrets=tuple(sorted(set(pairs), key=lambda p: -len(p[0]))))
 
 
-def _resolve_url(url: str, where: str, base: Path) -> str:
+def resolve_url(url: str, where: str, base: Path) -> str:
+    """An http(s) URL as it is, a relative file:// URL made absolute against `base`; else a ConfigError."""
     if url.startswith(("http://", "https://")):
         return url
     if url.startswith("file://"):
@@ -174,7 +175,7 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
     return BoardSpec(
         id=bid,
         title=string(raw, "title", w, bid),
-        url=_resolve_url(string(raw, "url", w), w, base),
+        url=resolve_url(string(raw, "url", w), w, base),
         format=fmt,
         metric=metric,
         fields=fields,
@@ -197,6 +198,7 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
         stale_after=stale_after,
         render=render,
         wait_for=wait_for,
+        max_bytes=int(num(raw, "max_bytes", w, 0, low=1)) if "max_bytes" in raw else None,
         **rules,
     )
 

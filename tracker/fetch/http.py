@@ -10,11 +10,13 @@ most MAX_REDIRECTS, never from a public host into a private network (see netguar
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -68,6 +70,13 @@ class HttpFetcher:
             active = list(self._watches)
         for w in active:
             w.fire("cancelled")
+
+    def limited(self, max_bytes: int) -> HttpFetcher:
+        """This fetcher with another max_bytes (a board's or collection's own), sharing its session, robots
+        cache, per-host gate and cancellation."""
+        clone = copy.copy(self)
+        clone.settings = replace(self.settings, max_bytes=max_bytes)
+        return clone
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> Page:
         """Fetch `url` into a Page; FetchError on network errors, HTTP errors, oversized bodies and robots.txt."""
