@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import os
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tracker import config
 from tracker.cli import cli
 from tracker.collect import with_generated
-from tracker.errors import ConfigError
+from tracker.errors import ConfigError, ParseError
+from tracker.models import Page
+from tracker.sources.collection import expand
 from tracker.store import Store
 
 from .conftest import REAL, LocalServer, Response, toml_value, versions
@@ -240,3 +247,80 @@ def test_a_board_id_inside_a_collections_namespace_is_refused() -> None:
     with pytest.raises(ConfigError, match="belong to the boards collection 'pwc' generates"):
         config.parse({"board": [board], "collection": [{"id": "pwc", "url": "https://x.org/a.json",
                                                         "format": "pwc"}]}, base=Path("/"))
+
+
+def _pwc_doc(n: int, rows: int = 3) -> list[dict[str, Any]]:
+    return [{"task": "Image Classification", "datasets": [
+        {"dataset": f"Set {i}", "sota": {"metrics": ["Top 1 Error", "Params"], "rows": [
+            {"model_name": f"m{j}", "paper_date": "2021-02-03", "uses_additional_data": j == 0,
+             "code_links": [{"url": f"https://github.com/x/{j}"}],
+             "metrics": {"Top 1 Error": f"{10 + j}.5%", "Params": "25M"}} for j in range(rows)]},
+         "subdatasets": [{"dataset": f"Set {i} ReaL", "sota": {"metrics": ["Accuracy"], "rows": [
+             {"model_name": "r", "metrics": {"Accuracy": 90}}]}}]} for i in range(n)]}]
+
+
+def test_pwc_gzip_document_is_streamed_and_fields_are_kept(tracker: Any, server: LocalServer) -> None:
+    data = gzip.compress(json.dumps(_pwc_doc(3)).encode())
+    url = server.route("/et.json.gz", Response(200, data))
+    table = collection_toml(id="pwc", url=url, format="pwc", lower_is_better=["*error*"], published="paper_date",
+                            exclude=["*-set-2*"])
+    out = tracker(table, "run").output
+    assert "pwc-image-classification-on-set-0: baseline" in out and "on-set-0-real: baseline" in out
+    assert "set-2" not in out
+    shown = json.loads(tracker(table, "show", "pwc-image-classification-on-set-1", "--format", "json").output)
+    leader = shown["rows"][0]
+    assert shown["metric"] == "top_1_error" and shown["higher_is_better"] is False and leader["model"] == "m0"
+    assert leader["fields"]["extra_data"] == "yes" and leader["fields"]["code"] == "https://github.com/x/0"
+    assert leader["values"]["params"] == 25_000_000  # "25M", a tracked second metric
+    assert shown["rows"][1]["fields"]["extra_data"] == "no"
+
+
+def test_pwc_gzip_bomb_and_broken_stream_fail_the_document_only(tracker: Any, server: LocalServer) -> None:
+    bomb = gzip.compress(b"[" + b" " * 120_000_000 + b"]")
+    url = server.route("/bomb.json.gz", Response(200, bomb))
+    out = tracker(collection_toml(id="pwc", url=url, format="pwc"), "run", code=2).output
+    assert "pwc: FAILED" in out and "decompresses to more than" in out
+    cut = json.dumps(_pwc_doc(2)).encode()[:-30]
+    url = server.route("/cut.json", Response(200, cut))
+    out = tracker(collection_toml(id="pwc", url=url, format="pwc"), "run", code=2).output
+    assert "pwc: FAILED" in out and "not valid JSON" in out
+
+
+def test_parquet_board(tracker: Any, server: LocalServer) -> None:
+    pa = pytest.importorskip("pyarrow", reason="pyarrow is the optional extra tracker[parquet]")
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"Model": ["gpt-4o", "o1"], "Arena Score": [1285.5, 1330.0]}), buf)
+    url = server.route("/lb.parquet", Response(200, buf.getvalue()))
+    table = ("[[board]]\nid = \"arena\"\nformat = \"parquet\"\nmetric = \"score\"\n"
+             f"url = \"{url}\"\n[board.fields]\nmodel = \"model\"\nscore = \"arena score\"\n")
+    assert "arena: baseline" in tracker(table, "run").output
+    assert rows_json(tracker, table, "arena")[0]["model"] == "o1"
+    server.route("/lb.parquet", Response(200, b"PAR1 not really PAR1"))
+    assert "not a readable Parquet file" in tracker(table, "run", "--force", "arena", code=2).output
+
+
+@settings(max_examples=150, deadline=None, derandomize=bool(os.environ.get("CI")),
+          suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(
+                            st.sampled_from(["task", "dataset", "datasets", "subdatasets", "subtasks", "sota",
+                                             "metrics", "rows", "model_name", "leaderboards", "name", "results",
+                                             "x"]), kids, max_size=5), max_leaves=30),
+       gz=st.booleans())
+def test_any_document_gives_boards_or_one_parse_error(doc: Any, gz: bool) -> None:
+    """Whatever a collection document holds: boards, or a ParseError; never another exception."""
+    data = json.dumps(doc).encode()
+    data = gzip.compress(data) if gz else data
+    page = Page(url="https://x.org/doc", content=data, fetched_at=datetime.now(UTC))
+    for table in ({"id": "p", "url": "https://x.org/doc", "format": "pwc"},
+                  {"id": "j", "url": "https://x.org/doc", "format": "json", "boards": "leaderboards", "name": "name",
+                   "rows": "results", "metric": "s", "fields": {"model": "name", "s": "s"}}):
+        coll = config.parse({"collection": [table]}, base=Path("/")).collections[0]
+        try:
+            parts, _ = expand(page, coll)
+        except ParseError:
+            continue
+        for part in parts:
+            assert part.spec.id.startswith(f"{coll.id}-") and len(part.spec.id) <= 100

@@ -38,11 +38,11 @@ def is_document(spec: BoardSpec) -> bool:
     return spec.collection is not None and spec.collection == spec.id
 
 
-def generated_specs(coll: CollectionSpec, store: Store) -> list[BoardSpec]:
-    """The collection's generated boards the store knows, that its include/exclude still select."""
+def generated_specs(coll: CollectionSpec, store: Store, only: set[str] | None = None) -> list[BoardSpec]:
+    """The collection's generated boards the store knows, that its include/exclude still select (of `only`)."""
     out = []
     for g in registered(store, coll.id):
-        if g.id == coll.id or not coll.wants(g.id):
+        if g.id == coll.id or not coll.wants(g.id) or (only is not None and g.id not in only):
             continue
         try:
             out.append(generate(coll, g.id, json.loads(g.spec)))

@@ -184,7 +184,8 @@ def _one(spec: BoardSpec, page: Page, ctx: pipeline.Context, prepared: pipeline.
 def _gone(coll: CollectionSpec, ctx: pipeline.Context, present: set[str], when: datetime, origin: str,
           notify: bool) -> list[pipeline.RunResult]:
     """One source_failed for each selected board the document no longer holds (its snapshots stay as they are)."""
-    gone = [s for s in generated_specs(coll, ctx.store) if s.id not in present]
+    missing = {g.id for g in registered(ctx.store, coll.id)} - present - {coll.id}
+    gone = [s for s in generated_specs(coll, ctx.store, missing)] if missing else []
     lasts = last_fetches(ctx.store, [s.id for s in gone], good=False)
     out = []
     for spec in gone:

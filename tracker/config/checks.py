@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import os
 import re
 from collections.abc import Mapping
@@ -26,8 +28,10 @@ def cron(expr: str, where: str, tz: str) -> str:
     return expr
 
 
+@functools.lru_cache(maxsize=256)
 def cron_interval(expr: str, tz: str) -> timedelta:
-    """The shortest gap between two fire times of a cron expression over the next few firings."""
+    """The shortest gap between two fire times of a cron expression over the next few firings (remembered: a
+    collection's thousands of boards share one schedule)."""
     trigger = CronTrigger.from_crontab(expr, timezone=tz)
     t = datetime(2025, 1, 1, tzinfo=UTC)
     gaps = []

@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import ConfigError
 from .alerts import AlertSpec
 
-FORMAT_NAMES = ("csv", "html", "json", "pwc", "yaml")
+FORMAT_NAMES = ("csv", "html", "json", "pwc", "yaml", "parquet")
 JMESPATH_FORMATS = ("json", "yaml")  # `rows` and the fields are JMESPath; "$key" names a keyed member
 KEY_SOURCE = "$key"
 FIELD_TYPES = ("text", "number", "date")
@@ -35,7 +35,7 @@ BOARD_KEYS = (
     "member", "max_bytes",
 )
 # a [[collection]]: its own keys, plus board keys that every generated board inherits
-COLLECTION_FORMATS = ("pwc", "json", "yaml", "csv", "html")
+COLLECTION_FORMATS = ("pwc", "json", "yaml", "csv", "html", "parquet")
 COLLECTION_OWN_KEYS = ("id", "title", "url", "format", "include", "exclude", "lower_is_better", "max_bytes",
                        "boards", "name", "rows", "members", "fields", "metric", "metrics", "key", "higher_is_better")
 COLLECTION_BOARD_KEYS = ("min_rows", "max_drop", "schedule", "every", "stale_after", "aliases", "renames",

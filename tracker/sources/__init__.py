@@ -16,11 +16,12 @@ from .containers import unpack
 from .csv_file import CsvSource
 from .html_table import HtmlTable, has_element
 from .json_api import JsonSource
+from .parquet import ParquetSource
 from .pwc import PwcSource
 from .yaml_doc import YamlSource
 
 FORMATS: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable, "json": JsonSource, "pwc": PwcSource,
-                                    "yaml": YamlSource}
+                                    "yaml": YamlSource, "parquet": ParquetSource}
 
 __all__ = ["FORMATS", "Parsed", "Source", "has_element", "parse_document"]
 

@@ -13,7 +13,7 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,13 +28,15 @@ from .containers import gunzip, unzip
 from .csv_file import CsvSource
 from .html_table import HtmlTable
 from .json_api import as_text, document_rows, load_json, search
+from .parquet import ParquetSource
+from .streaming import stream_items, streamable
 from .yaml_doc import load_yaml
 
 logger = logging.getLogger(__name__)
 MAX_BOARDS = 100_000  # boards one document may generate
 MAX_MEMBERS = 10_000
 PWC_FIELDS = ("model", "paper_title", "paper_url", "paper_date", "code", "extra_data")
-_MEMBER_SOURCES: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable}
+_MEMBER_SOURCES: dict[str, type[Source]] = {"csv": CsvSource, "html": HtmlTable, "parquet": ParquetSource}
 
 
 @dataclass
@@ -58,11 +60,13 @@ def expand(page: Page, coll: CollectionSpec) -> tuple[list[Part], set[str]]:
     taken: set[str] = set()
     if coll.members is not None:
         return list(_members(page, coll, probe, taken)), taken
+    if coll.format == "pwc" and streamable(page.content):
+        return list(_pwc(stream_items(page, probe), coll, taken)), taken
     if page.content.startswith(b"\x1f\x8b"):
         page = replace(page, content=gunzip(page.content, probe, page.url))
     if coll.format == "pwc":
         doc, encoding = load_json(page, probe)
-        return list(_pwc(doc, coll, taken)), taken
+        return list(_pwc(doc if isinstance(doc, list) else [doc], coll, taken)), taken
     if coll.format == "yaml":
         text, encoding = decode(page, probe)
         doc = load_yaml(text, probe, page.url)
@@ -135,11 +139,8 @@ def _field_names(metrics: list[str]) -> dict[str, str]:
     return out
 
 
-def _pwc(doc: Any, coll: CollectionSpec, taken: set[str]) -> Iterator[Part]:
-    if not isinstance(doc, list | Mapping):
-        raise ParseError(f"{coll.id}: {coll.url} is not a Papers With Code task list (got a "
-                         f"{type(doc).__name__}); check the collection's url and format")
-    for task, ds in _pwc_datasets(doc):
+def _pwc(tasks: Iterable[Any], coll: CollectionSpec, taken: set[str]) -> Iterator[Part]:
+    for task, ds in (pair for node in tasks for pair in _pwc_datasets(node)):
         items = ds["sota"].get("rows")
         items = items if isinstance(items, list) else []
         metrics = _metric_names(ds["sota"], items)
