@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import os
+import tomllib
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from tracker.models import Page
 from tracker.sources.collection import expand
 from tracker.store import Store
 
-from .conftest import REAL, LocalServer, Response, toml_value, versions
+from .conftest import REAL, ROOT, LocalServer, Response, toml_value, versions
 
 EFF = REAL / "pwc-taskdb" / "eff" / "2019-01-14_74a0bb4c.json"
 SQUAD = REAL / "pwc-taskdb" / "squad"
@@ -169,18 +170,22 @@ def test_json_collection_boards_ids_and_a_board_that_disappears(tracker: Any, se
     one = _swe([("Verified", [("a", 50.0), ("b", 60.0)]), ("Lite", [("a", 30.0)]), ("lite", [("c", 9.0)])])
     two = _swe([("Verified", [("a", 70.0), ("b", 60.0)]), ("Lite", [("a", 30.0)])])
     url = server.route("/lb.json", Response(200, one), Response(200, one), Response(200, two), Response(200, two))
-    table = collection_toml(url=url, **SWE)
+    table = collection_toml(url=url, **SWE) + '[[alert]]\nboards = ["swe-v*"]\non = ["leader_changed"]\nnotify = ["console"]\n'
     first = tracker(table, "run").output
     assert "swe-verified: baseline" in first and "swe-lite: baseline" in first and "swe-lite-2: baseline" in first
     assert "swe: unchanged" in tracker(table, "run").output  # the same bytes: every board skipped at once
     third = tracker(table, "run", code=2).output  # a board failed: exit 2
     assert "swe-verified" in third and "leader_changed" in third and "swe-lite:" not in third
     assert "swe-lite-2: FAILED" in third and "no longer in the collection" in third
+    assert "ALERT" in third and "a (70) takes the lead from b (60)" in third  # alert globs match generated ids
+    past = tracker(table, "show", "swe-verified", "--as-of", "2000-01-01", code=None)
+    assert "no snapshot" in past.output.lower() or past.exit_code != 0
+    assert "swe-verified: " in tracker(table, "run", "swe-verified", code=0).output
     tracker(table, "run")
     failed = json.loads(tracker(table, "events", "--type", "source_failed", "--format", "json").output)
     assert [e["board"] for e in failed] == ["swe-lite-2"]  # once, not on every run
     assert rows_json(tracker, table, "swe-lite-2")[0]["model"] == "c"  # its snapshots stay
-    assert len(server.hits_for("/lb.json")) == 4
+    assert len(server.hits_for("/lb.json")) == 5  # one request per run, whatever the number of boards
 
 
 def test_include_exclude_and_alert_globs_over_generated_ids(tracker: Any, server: LocalServer) -> None:
@@ -324,3 +329,21 @@ def test_any_document_gives_boards_or_one_parse_error(doc: Any, gz: bool) -> Non
             continue
         for part in parts:
             assert part.spec.id.startswith(f"{coll.id}-") and len(part.spec.id) <= 100
+
+
+def test_the_shipped_pwc_collection_tracks_imagenet_only(tracker: Any, server: LocalServer) -> None:
+    """config.toml's [[collection]], pointed at our own excerpt in the dump's shape (gzip, as the archive is)."""
+    shipped = tomllib.loads((ROOT / "config.toml").read_text())["collection"][0]
+    excerpt = (Path(__file__).parent / "fixtures" / "collections" / "pwc-imagenet-excerpt.json").read_bytes()
+    url = server.route("/jul-28-evaluation-tables.json.gz", Response(200, gzip.compress(excerpt)))
+    table = collection_toml(**{**shipped, "url": url})
+    out = tracker(table, "run").output
+    assert "pwc-image-classification-on-imagenet: baseline snapshot" in out
+    assert "cifar" not in out and "segmentation" not in out  # `include` keeps the one board
+    shown = json.loads(tracker(table, "show", "pwc-image-classification-on-imagenet", "--format", "json").output)
+    top = [(r["model"], r["values"]["top_1_accuracy"]) for r in shown["rows"][:5]]
+    assert top == [("CoCa (finetuned)", 91.0), ("Model soups (BASIC-L)", 90.98), ("Model soups (ViT-G/14)", 90.94),
+                   ("DaViT-G", 90.4), ("ConvNeXt V2-Huge", 88.9)]
+    assert shown["title"] == "Image Classification on ImageNet"
+    text = tracker(table, "show", "pwc-image-classification-on-imagenet").output
+    assert "leader CoCa (finetuned) (91)" in text.splitlines()[0]

@@ -72,7 +72,9 @@ def _run(coll: CollectionSpec, doc: BoardSpec, ctx: pipeline.Context, only: set[
     except Cancelled as exc:
         return [pipeline.RunResult(coll.id, "failed", error=doc.mask(f"{coll.id}: {exc}"))]
     except FetchError as exc:
-        return [pipeline.record_failure(doc, ctx, doc.mask(f"{coll.id}: {exc}"), started)]
+        result = pipeline.record_failure(doc, ctx, doc.mask(f"{coll.id}: {exc}"), started)
+        stale = pipeline.check_stale(doc, ctx.store, started)
+        return [replace(result, events=(*result.events, stale)) if stale is not None else result]
     return process(coll, replace(page, url=doc.mask(page.url)), ctx, only=only, force=force)
 
 
@@ -129,6 +131,8 @@ def _unchanged(coll: CollectionSpec, ctx: pipeline.Context, info: FetchInfo, rec
     record_fetches(ctx.store, [(i, replace(info, parse_hash=lasts[i].parse_hash if i in lasts else None))
                                for i in ids if i in lasts and lasts[i].status != "failed"])
     events = (back,) if back is not None else ()
+    if only is not None:  # boards named on the command line: a line for each
+        return [pipeline.RunResult(i, "unchanged", events=events if n == 0 else ()) for n, i in enumerate(ids)]
     return [pipeline.RunResult(coll.id, "unchanged", events=events,
                                detail=f"unchanged ({len(ids)} board(s) not re-read)")]
 
