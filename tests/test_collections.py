@@ -347,3 +347,13 @@ def test_the_shipped_pwc_collection_tracks_imagenet_only(tracker: Any, server: L
     assert shown["title"] == "Image Classification on ImageNet"
     text = tracker(table, "show", "pwc-image-classification-on-imagenet").output
     assert "leader CoCa (finetuned) (91)" in text.splitlines()[0]
+
+
+@pytest.mark.parametrize("section", ["### Formats, one example board each", "### Collections: one document, many boards"])
+def test_readme_examples_load(section: str) -> None:
+    """The README's example boards and collections are valid configuration."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index(section):]
+    toml_text = block[block.index("```toml\n") + 8:block.index("```\n", block.index("```toml\n") + 8)]
+    loaded = config.parse(tomllib.loads(toml_text), base=ROOT)
+    assert len(loaded.boards) + len(loaded.collections) >= 3
