@@ -357,3 +357,21 @@ def test_readme_examples_load(section: str) -> None:
     toml_text = block[block.index("```toml\n") + 8:block.index("```\n", block.index("```toml\n") + 8)]
     loaded = config.parse(tomllib.loads(toml_text), base=ROOT)
     assert len(loaded.boards) + len(loaded.collections) >= 3
+
+
+def test_a_generated_large_document_ids_are_stable_when_the_document_is_reordered(
+        tracker: Any, server: LocalServer) -> None:
+    doc = _pwc_doc(150, rows=5)
+    first = json.dumps(doc).encode()
+    doc[0]["datasets"].reverse()
+    doc[0]["datasets"][0]["sota"]["rows"][0]["metrics"]["Top 1 Error"] = "1.0%"  # a new record on Set 149
+    second = json.dumps(doc).encode()
+    url = server.route("/et.json", Response(200, first), Response(200, second))
+    table = collection_toml(id="pwc", url=url, format="pwc", lower_is_better=["*error*"])
+    out = tracker(table, "run").output
+    assert out.count(": baseline snapshot") == 300  # 150 datasets and their 150 subdatasets
+    out = tracker(table, "run").output
+    assert "pwc: 300 board(s): 1 changed, 299 unchanged" in out
+    assert "pwc-image-classification-on-set-149: snapshot" in out and "new_sota" in out
+    ids = [b["id"] for b in json.loads(tracker(table, "boards", "--format", "json").output)]
+    assert len(ids) == len(set(ids)) == 301
