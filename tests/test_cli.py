@@ -107,7 +107,7 @@ def test_errors_are_one_line_and_exit_2(runner: CliRunner, tmp_path: Path,
     cfg = write_config(board_toml(id="b", url="https://x.org/a.csv", format="xml", metric="s",
                                   fields={"model": "m", "s": "s"}))
     code, _, err = invoke(runner, cfg, "run")
-    assert code == 2 and "unknown format 'xml' (allowed: csv, html, json, pwc, yaml)" in err
+    assert code == 2 and "unknown format 'xml' (allowed: csv, html, json, pwc, yaml, parquet)" in err
     cfg = write_config()
     code, _, err = invoke(runner, cfg, "run")
     assert code == 2 and "no boards in" in err and "add a [[board]] table" in err

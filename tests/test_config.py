@@ -24,7 +24,7 @@ def load(**changes: Any) -> config.Settings:
 
 @pytest.mark.parametrize(("changes", "message"), [
     ({"colour": "red"}, "board 'b': unknown key(s) colour (allowed: id, title, url, format"),
-    ({"format": "xml"}, "board 'b': unknown format 'xml' (allowed: csv, html, json, pwc, yaml)"),
+    ({"format": "xml"}, "board 'b': unknown format 'xml' (allowed: csv, html, json, pwc, yaml, parquet)"),
     ({"metric": "top5"}, "board 'b': 'metric' names 'top5', which is not a field (fields: model, top1)"),
     ({"key": ["model", "size"]}, "board 'b': 'key' names 'size', which is not a field"),
     ({"format": "html", "selector": "table[["}, "board 'b': bad CSS selector 'table[['"),
