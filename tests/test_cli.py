@@ -140,7 +140,7 @@ def test_env_config_and_formats(runner: CliRunner, monkeypatch: pytest.MonkeyPat
     result = runner.invoke(cli, ["boards"])
     assert result.exit_code == 0 and result.stdout.startswith("board ")
     result = runner.invoke(cli, ["formats"])
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["csv", "html", "json", "pwc", "yaml"]
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["csv", "html", "json", "pwc", "yaml", "parquet"]
 
 
 def test_secrets_from_the_environment_never_reach_output(runner: CliRunner, tmp_path: Path,

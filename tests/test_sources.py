@@ -32,6 +32,8 @@ def page_for(path: Path) -> Page:
 @pytest.mark.parametrize("expected_path", CASES, ids=[p.name.split(".")[0] for p in CASES])
 def test_recorded_page(expected_path: Path) -> None:
     expected = json.loads(expected_path.read_text())
+    if expected["board"]["format"] == "parquet":
+        pytest.importorskip("pyarrow", reason="format parquet needs the extra: pip install -e '.[parquet]'")
     case = expected_path.name.split(".")[0]
     doc = PAGES / expected["page"] if "page" in expected else next(
         p for p in PAGES.glob(f"{case}.*") if not p.name.endswith(".expected.json"))
