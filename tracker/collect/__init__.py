@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .imports import import_files
 from .registry import document_spec, is_document, with_generated
-from .run import run_collection, run_specs
+from .run import jobs, run_collection, run_job, run_specs
 
-__all__ = ["document_spec", "import_files", "is_document", "run_collection", "run_specs", "with_generated"]
+__all__ = ["document_spec", "import_files", "is_document", "jobs", "run_collection", "run_job", "run_specs",
+           "with_generated"]

@@ -47,6 +47,21 @@ def run_specs(settings: Settings, ctx: pipeline.Context, specs: Sequence[BoardSp
     return results
 
 
+def jobs(specs: Sequence[BoardSpec]) -> list[BoardSpec]:
+    """The units a scheduler runs: every [[board]], and each collection once (its document's board) instead of
+    the boards it generated."""
+    return [s for s in specs if s.collection is None or s.collection == s.id]
+
+
+def run_job(settings: Settings, spec: BoardSpec, ctx: pipeline.Context, *,
+            force: bool = False) -> list[pipeline.RunResult]:
+    """Run one scheduler unit: a [[board]] through pipeline.run_source, a collection's board as the collection."""
+    coll = settings.collection(spec.collection) if spec.collection is not None else None
+    if coll is None:
+        return [pipeline.run_source(spec, ctx, force=force)]
+    return run_collection(coll, ctx, only=None if spec.id == coll.id else {spec.id}, force=force)
+
+
 def run_collection(coll: CollectionSpec, ctx: pipeline.Context, *, only: set[str] | None = None,
                    force: bool = False) -> list[pipeline.RunResult]:
     """Run one collection (only the boards in `only` when given); never raises for a bad document or board."""
