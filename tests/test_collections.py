@@ -170,7 +170,8 @@ def test_json_collection_boards_ids_and_a_board_that_disappears(tracker: Any, se
     one = _swe([("Verified", [("a", 50.0), ("b", 60.0)]), ("Lite", [("a", 30.0)]), ("lite", [("c", 9.0)])])
     two = _swe([("Verified", [("a", 70.0), ("b", 60.0)]), ("Lite", [("a", 30.0)])])
     url = server.route("/lb.json", Response(200, one), Response(200, one), Response(200, two), Response(200, two))
-    table = collection_toml(url=url, **SWE) + '[[alert]]\nboards = ["swe-v*"]\non = ["leader_changed"]\nnotify = ["console"]\n'
+    alert = '[[alert]]\nboards = ["swe-v*"]\non = ["leader_changed"]\nnotify = ["console"]\n'
+    table = collection_toml(url=url, **SWE) + alert
     first = tracker(table, "run").output
     assert "swe-verified: baseline" in first and "swe-lite: baseline" in first and "swe-lite-2: baseline" in first
     assert "swe: unchanged" in tracker(table, "run").output  # the same bytes: every board skipped at once
@@ -349,7 +350,8 @@ def test_the_shipped_pwc_collection_tracks_imagenet_only(tracker: Any, server: L
     assert "leader CoCa (finetuned) (91)" in text.splitlines()[0]
 
 
-@pytest.mark.parametrize("section", ["### Formats, one example board each", "### Collections: one document, many boards"])
+@pytest.mark.parametrize("section", ["### Formats, one example board each",
+                                     "### Collections: one document, many boards"])
 def test_readme_examples_load(section: str) -> None:
     """The README's example boards and collections are valid configuration."""
     readme = (ROOT / "README.md").read_text()
