@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, create_engine, event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -19,10 +19,13 @@ from sqlalchemy.pool import StaticPool
 from ..errors import StoreError
 from ..models import Change, Event, Fetch, Row, Snapshot
 from . import migrate
+from .bulk import dump_key, event_values, insert_events
 from .codec import Encoded, pack_rows
+from .latest import replace_latest
 from .lock import HeldLock, store_lock
 from .outbox import Outbox
-from .queries import Queries, T, dump_key, event_from, fetch_of, snapshot_of
+from .queries import Queries, T
+from .runstate import BoardState, begin_run
 from .schema import BoardRow, EventRow, FetchRow, SnapshotRow
 
 logger = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class Store(Queries):
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._held: HeldLock | None = None
         self.outbox = Outbox(self._session, self.safe_url, self._check_lock)
+        self.worker: str | None = None  # tracker.workers: the pool worker (or leased run) writing; on fetch rows
 
     @property
     def safe_url(self) -> str:
@@ -139,29 +143,41 @@ class Store(Queries):
                 row.title, row.url = title, url
         self._run(f"registering board {board}", fn, write=True)
 
+    def begin_run(self, boards: Sequence[tuple[str, str, str]]) -> dict[str, BoardState]:
+        """Register every board of a run (id, title, url) and read its last good fetch and failure streak, in
+        one transaction for all of them (instead of three per board)."""
+        return begin_run(self, boards)
+
     def save(self, snap: NewSnapshot, changes: Sequence[Change], fetch: FetchInfo,
              health: Change | None = None) -> tuple[Snapshot, list[Event]]:
-        """Store a snapshot, its events, its fetch record and a source-health event in one transaction."""
+        """Store a snapshot, its events, its fetch record and a source-health event in one transaction.
+
+        Core statements only: the snapshot and fetch rows one INSERT each, the events one executemany.
+        """
         def fn(s: Session) -> tuple[Snapshot, list[Event]]:
             leader = snap.leader
-            row = SnapshotRow(
-                board_id=snap.board, observed_at=snap.observed_at, stored_at=datetime.now(UTC),
-                content_hash=snap.content_hash, raw_sha=snap.raw_sha, row_count=len(snap.rows),
-                leader_key=dump_key(leader.key) if leader else None,
-                leader_model=leader.model if leader else None,
-                leader_value=snap.leader_value, backfilled=snap.backfilled,
-                rows_blob=pack_rows(snap.rows, snap.encoded))
-            s.add(row)
-            s.flush()
-            f = self._fetch_row(snap.board, fetch, row.id)
-            s.add(f)
-            s.flush()
-            events = [self._event_row(snap.board, c, snap.observed_at, row.id, f.id, snap.backfilled, snap.notify)
-                      for c in changes]
+            conn = s.connection()
+            values = {"board_id": snap.board, "observed_at": snap.observed_at, "stored_at": datetime.now(UTC),
+                      "content_hash": snap.content_hash, "raw_sha": snap.raw_sha, "row_count": len(snap.rows),
+                      "leader_key": dump_key(leader.key) if leader else None,
+                      "leader_model": leader.model if leader else None, "leader_value": snap.leader_value,
+                      "backfilled": snap.backfilled, "rows_blob": pack_rows(snap.rows, snap.encoded)}
+            snapshot_id = _insert_one(conn, _SNAPSHOT, values)
+            fetch_id = _insert_one(conn, _FETCH, self._fetch_values(snap.board, fetch, snapshot_id))
+            # the `latest_rows` SQL view (migration 0006) reads latest_row: replaced with this snapshot's rows
+            replace_latest(s, snap.board, snapshot_id, snap.rows, leader.key if leader else None)
+            events = insert_events(conn, _EVENT, changes, board=snap.board, observed_at=snap.observed_at,
+                                   snapshot_id=snapshot_id, fetch_id=fetch_id, backfilled=snap.backfilled,
+                                   notify=snap.notify, values=self._event_row)
             if health is not None:
-                events.append(self._event_row(snap.board, health, fetch.started_at, None, f.id, False, snap.notify))
-            keys = [c.key for c in changes] + ([health.key] if health is not None else [])
-            return snapshot_of(row, snap.rows), self._insert_events(s, events, keys)
+                events += insert_events(conn, _EVENT, [health], board=snap.board, observed_at=fetch.started_at,
+                                        snapshot_id=None, fetch_id=fetch_id, backfilled=False, notify=snap.notify)
+            stored = Snapshot(id=snapshot_id, board=snap.board, observed_at=_utc(snap.observed_at),
+                              rows=tuple(snap.rows), content_hash=snap.content_hash, raw_sha=snap.raw_sha,
+                              leader_key=tuple(leader.key) if leader else None,
+                              leader_model=leader.model if leader else None, leader_value=snap.leader_value,
+                              backfilled=snap.backfilled, row_count=len(snap.rows))
+            return stored, events
         return self._run(f"saving a snapshot of {snap.board}", fn, write=True)
 
     def record_fetch(self, board: str, fetch: FetchInfo, health: Change | None = None,
@@ -169,55 +185,69 @@ class Store(Queries):
                      notify: bool = True) -> tuple[Fetch, Event | None]:
         """Record a fetch that stored no snapshot, with its source-health event (failed, recovered) if any."""
         def fn(s: Session) -> tuple[Fetch, Event | None]:
-            f = self._fetch_row(board, fetch, None)
-            s.add(f)
-            s.flush()
+            conn = s.connection()
+            fetch_id = _insert_one(conn, _FETCH, self._fetch_values(board, fetch, None))
             ev = None
             if health is not None:
-                row = self._event_row(board, health, observed_at or fetch.started_at, None, f.id, backfilled,
-                                      notify)
-                ev = self._insert_events(s, [row], [health.key])[0]
-            return fetch_of(f), ev
+                ev = insert_events(conn, _EVENT, [health], board=board, observed_at=observed_at or fetch.started_at,
+                                   snapshot_id=None, fetch_id=fetch_id, backfilled=backfilled, notify=notify)[0]
+            return _fetch_model(fetch_id, board, fetch, None), ev
         return self._run(f"recording a fetch of {board}", fn, write=True)
 
     def add_event(self, board: str, change: Change, observed_at: datetime, notify: bool = True) -> Event:
         """Store an event that belongs to no snapshot (source health)."""
         def fn(s: Session) -> Event:
-            row = self._event_row(board, change, observed_at, None, None, False, notify)
-            return self._insert_events(s, [row], [change.key])[0]
+            return insert_events(s.connection(), _EVENT, [change], board=board, observed_at=observed_at,
+                                 snapshot_id=None, fetch_id=None, backfilled=False, notify=notify)[0]
         return self._run(f"recording an event of {board}", fn, write=True)
 
     @staticmethod
-    def _insert_events(s: Session, events: list[dict[str, Any]], keys: list[tuple[str, ...] | None]) -> list[Event]:
-        """Bulk-insert events (one executemany, ids returned in order); far cheaper than ORM objects.
-
-        `keys` are the events' keys as tuples, so the returned Events need not decode the stored JSON again.
-        """
-        if not events:
-            return []
-        table = EventRow.__table__
-        assert isinstance(table, Table)
-        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = list(s.connection().execute(stmt, events).scalars())
-        return [event_from(i, e, k) for i, e, k in zip(ids, events, keys, strict=True)]
-
-    @staticmethod
     def _fetch_row(board: str, f: FetchInfo, snapshot_id: int | None) -> FetchRow:
+        """A fetch as an ORM row (store.generated inserts many of them at once)."""
         return FetchRow(board_id=board, started_at=f.started_at, status=f.status, origin=f.origin,
                         http_status=f.http_status, bytes=f.bytes, duration=f.duration, error=f.error,
                         raw_sha=f.raw_sha, parse_hash=f.parse_hash, snapshot_id=snapshot_id,
                         warnings=json.dumps(list(f.warnings)) if f.warnings else None, etag=f.etag,
                         last_modified=f.last_modified, ref=f.ref, encoding=f.encoding)
 
-    @staticmethod
-    def _event_row(board: str, c: Change, observed_at: datetime, snapshot_id: int | None, fetch_id: int | None,
-                   backfilled: bool, notify: bool = True) -> dict[str, Any]:
-        alert = notify and not backfilled
-        return {"board_id": board, "type": c.kind.value, "observed_at": observed_at, "snapshot_id": snapshot_id,
-                "fetch_id": fetch_id, "model": c.model, "key": dump_key(c.key), "metric": c.metric, "value": c.value,
-                "previous_model": c.previous_model, "previous_value": c.previous_value, "message": c.message,
-                "backfilled": backfilled, "notify": alert, "alert_pending": alert, "significant": c.significant,
-                "margin": c.margin, "published": c.published, "backdated": c.backdated}
+    _event_row = staticmethod(event_values)  # a Change as the event columns that vary (tests make it fail)
+
+    def _fetch_values(self, board: str, f: FetchInfo, snapshot_id: int | None) -> dict[str, Any]:
+        return {"board_id": board, "started_at": f.started_at, "status": f.status, "origin": f.origin,
+                "http_status": f.http_status, "bytes": f.bytes, "duration": f.duration, "error": f.error,
+                "raw_sha": f.raw_sha, "parse_hash": f.parse_hash, "snapshot_id": snapshot_id,
+                "warnings": json.dumps(list(f.warnings)) if f.warnings else None, "etag": f.etag,
+                "last_modified": f.last_modified, "ref": f.ref, "encoding": f.encoding,
+                "worker": self.worker}  # which worker ran it (tracker.workers; None outside a pool)
+
+
+def _table(orm: Any) -> Table:
+    table = orm.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_SNAPSHOT, _FETCH, _EVENT = _table(SnapshotRow), _table(FetchRow), _table(EventRow)
+
+
+_INSERT = {t: insert(t).returning(t.c.id) for t in (_SNAPSHOT, _FETCH)}  # built once: compiled once, then cached
+
+
+def _insert_one(conn: Connection, table: Table, values: dict[str, Any]) -> int:
+    """Insert one row (Core, no ORM unit of work) and return its id."""
+    return int(conn.execute(_INSERT[table], values).scalar_one())
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _fetch_model(fetch_id: int, board: str, f: FetchInfo, snapshot_id: int | None) -> Fetch:
+    """The Fetch a recorded FetchInfo reads back as (fetch_of of its row), without reading it back."""
+    return Fetch(id=fetch_id, board=board, started_at=_utc(f.started_at), status=f.status,
+                 http_status=f.http_status, bytes=f.bytes, duration=f.duration, error=f.error, raw_sha=f.raw_sha,
+                 snapshot_id=snapshot_id, warnings=tuple(f.warnings), etag=f.etag, last_modified=f.last_modified,
+                 parse_hash=f.parse_hash, origin=f.origin, encoding=f.encoding)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +17,7 @@ from .queries import event_of
 from .schema import DeliveryRow, EventRow, StateRow
 
 T = TypeVar("T")
+QUEUE_KEY = 0x7472616C  # "tral": the advisory lock taken while deliveries are queued (PostgreSQL)
 
 
 class Outbox:
@@ -48,6 +49,8 @@ class Outbox:
     def add(self, rows: Sequence[dict[str, Any]], state: dict[str, str], queued: Sequence[int] = ()) -> int:
         """Insert deliveries not already there, set state values and mark events `queued`, in one transaction."""
         def fn(s: Session) -> int:
+            if s.get_bind().dialect.name == "postgresql":  # one queuer at a time across a worker pool
+                s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": QUEUE_KEY})
             if queued:
                 s.execute(update(EventRow).where(EventRow.id.in_(list(queued))).values(alert_pending=False))
             added = 0
@@ -66,6 +69,24 @@ class Outbox:
                     current.value = value
             return added
         return self._run("queueing alerts", fn, write=True)
+
+    def claim(self, holder: str, now: datetime, ttl: float) -> list[Delivery]:
+        """Claim the pending deliveries due by `now` that nobody else is sending, oldest first, until now + ttl.
+
+        On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so two workers never claim the same delivery;
+        a claim that expires (its sender died mid-send) makes the delivery claimable again (at least once).
+        """
+        q = select(DeliveryRow).where(
+            DeliveryRow.status == "pending", DeliveryRow.next_attempt_at <= now,
+            (DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until < now)).order_by(DeliveryRow.id)
+
+        def fn(s: Session) -> list[Delivery]:
+            pg = s.get_bind().dialect.name == "postgresql"
+            rows = list(s.scalars(q.with_for_update(skip_locked=True) if pg else q))
+            for r in rows:
+                r.claimed_by, r.claimed_until = holder, now + timedelta(seconds=ttl)
+            return [_delivery(r) for r in rows]
+        return self._run("claiming alerts", fn, write=True)
 
     def list(self, status: str | None = None, statuses: Sequence[str] = (), due_by: datetime | None = None,
              event_id: int | None = None) -> list[Delivery]:
@@ -86,7 +107,7 @@ class Outbox:
         """Move deliveries to a status (sent sets sent_at; a failed attempt counts and records the error)."""
         if not ids:
             return
-        values: dict[str, Any] = {"status": status}
+        values: dict[str, Any] = {"status": status, "claimed_by": None, "claimed_until": None}  # claim() ends
         if status == "sent":
             values["sent_at"] = datetime.now(UTC)
         if error is not None:

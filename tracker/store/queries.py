@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from ..diff import Record
 from ..errors import StoreError
 from ..models import BoardStatus, ChangeKind, Event, Fetch, Row, Snapshot
+from .bulk import dump_key as dump_key  # re-exported: the stored form of a key
 from .codec import unpack_rows
 from .dberror import error_text
 from .schema import EventRow, FetchRow, SnapshotRow
@@ -23,11 +24,6 @@ T = TypeVar("T")
 
 def _key(text: str | None) -> tuple[str, ...] | None:
     return tuple(json.loads(text)) if text else None
-
-
-def dump_key(key: Sequence[str] | None) -> str | None:
-    """A row key as stored: a JSON list."""
-    return json.dumps(list(key), ensure_ascii=False) if key is not None else None
 
 
 class Queries:
@@ -66,16 +62,40 @@ class Queries:
                          .order_by(SnapshotRow.id.desc()).limit(1), with_rows, f"reading {snap.board}")
 
     def history(self, board: str, n: int | None = None) -> list[Snapshot]:
-        """The board's snapshots without rows, oldest first (the last `n` when given)."""
+        """The board's snapshots without rows, oldest first (the last `n` when given); no row blob is read."""
         def fn(s: Session) -> list[Snapshot]:
-            q = select(SnapshotRow).where(SnapshotRow.board_id == board).order_by(SnapshotRow.id.desc())
+            q = select(*_LIGHT).where(SnapshotRow.board_id == board).order_by(SnapshotRow.id.desc())
             if n is not None:
                 q = q.limit(n)
-            return [snapshot_of(r, ()) for r in reversed(s.scalars(q).all())]
+            keys: dict[str | None, tuple[str, ...] | None] = {}  # a leader's key text is decoded once
+            out = []
+            for r in reversed(s.execute(q).all()):
+                key = keys[r[5]] if r[5] in keys else keys.setdefault(r[5], _key(r[5]))
+                out.append(Snapshot(id=r[0], board=r[1], observed_at=r[2], rows=(), content_hash=r[3], raw_sha=r[4],
+                                    leader_key=key, leader_model=r[6], leader_value=r[7], backfilled=bool(r[8]),
+                                    row_count=r[9]))
+            return out
         result: list[Snapshot] = self._run(f"reading the history of {board}", fn)
         return result
 
+    def count_events(self, board: str, types: Sequence[str], since: datetime | None = None,
+                     until: datetime | None = None) -> dict[str, int]:
+        """How many events of each type the board has (observed in [since, until] when given), counted in SQL."""
+        q = select(EventRow.type, func.count()).where(EventRow.board_id == board, EventRow.type.in_(list(types)))
+        if since is not None:
+            q = q.where(EventRow.observed_at >= since)
+        if until is not None:
+            q = q.where(EventRow.observed_at <= until)
+
+        def fn(s: Session) -> dict[str, int]:
+            return {str(t): int(n) for t, n in s.execute(q.group_by(EventRow.type))}
+        result: dict[str, int] = self._run(f"counting the events of {board}", fn)
+        return result
+
     def _one(self, query: Any, with_rows: bool, what: str) -> Snapshot | None:
+        if not with_rows:
+            query = query.options(defer(SnapshotRow.rows_blob))
+
         def fn(s: Session) -> Snapshot | None:
             r = s.scalars(query).first()
             if r is None:
@@ -232,6 +252,12 @@ class Queries:
         return result
 
 
+# a snapshot without its row blob, in this column order (history: thousands of them, no ORM objects)
+_LIGHT = (SnapshotRow.id, SnapshotRow.board_id, SnapshotRow.observed_at, SnapshotRow.content_hash, SnapshotRow.raw_sha,
+          SnapshotRow.leader_key, SnapshotRow.leader_model, SnapshotRow.leader_value, SnapshotRow.backfilled,
+          SnapshotRow.row_count)
+
+
 def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
@@ -250,16 +276,6 @@ def fetch_of(r: FetchRow) -> Fetch:
                  bytes=r.bytes, duration=r.duration, error=r.error, raw_sha=r.raw_sha, snapshot_id=r.snapshot_id,
                  warnings=tuple(json.loads(r.warnings)) if r.warnings else (), etag=r.etag,
                  last_modified=r.last_modified, parse_hash=r.parse_hash, origin=r.origin, encoding=r.encoding)
-
-
-def event_from(event_id: int, d: dict[str, Any], key: tuple[str, ...] | None) -> Event:
-    """An inserted event (its values, its key as a tuple and its new id) as a model."""
-    return Event(id=event_id, type=ChangeKind(d["type"]), board=d["board_id"], observed_at=_aware(d["observed_at"])
-                 or datetime.now(UTC), snapshot_id=d["snapshot_id"], model=d["model"], key=key,
-                 metric=d["metric"], value=d["value"], previous_model=d["previous_model"],
-                 previous_value=d["previous_value"], message=d["message"], backfilled=bool(d["backfilled"]),
-                 notify=bool(d["notify"]), significant=d["significant"], published=d["published"],
-                 backdated=bool(d["backdated"]), margin=d["margin"])
 
 
 def event_of(r: EventRow) -> Event:

@@ -89,7 +89,9 @@ class FetchRow(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(300))
     encoding: Mapped[str | None] = mapped_column(String(40))
-    __table_args__ = (Index("ix_fetch_board", "board_id", "id"), Index("ix_fetch_ref", "board_id", "ref"))
+    worker: Mapped[str | None] = mapped_column(String(100))  # the pool worker (or leased run) that fetched: 0005
+    __table_args__ = (Index("ix_fetch_board", "board_id", "id"), Index("ix_fetch_ref", "board_id", "ref"),
+                      Index("ix_fetch_worker", "worker", "status"))  # 0005: `tracker workers` counts runs
 
 
 class EventRow(Base):
@@ -135,6 +137,8 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # who is sending it now (0005, outbox.claim)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the claim expires then
     __table_args__ = (UniqueConstraint("event_id", "rule", "target_key", name="uq_delivery"),
                       Index("ix_delivery_status", "status", "next_attempt_at"))
 

@@ -1,0 +1,72 @@
+"""What a run needs to know about every board before fetching, read in one transaction for all boards.
+
+`tracker run` used to spend three transactions per board before its fetch (register the board, count its
+failures, read its last good fetch) and one after; with begin_run the boards are registered and read together,
+so an unchanged board costs one transaction: the fetch record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased
+
+from ..models import Fetch
+from .queries import fetch_of
+from .schema import BoardRow, FetchRow
+
+if TYPE_CHECKING:
+    from .core import Store
+
+_CHUNK = 500  # board ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class BoardState:
+    """A board as a run starts: its last good fetch and how many `run` fetches failed since."""
+
+    last_good: Fetch | None
+    failures: int
+
+
+def begin_run(store: Store, boards: Sequence[tuple[str, str, str]]) -> dict[str, BoardState]:
+    """Register boards (id, title, url: created, or title and url updated) and read each one's state, together.
+
+    The same answers as ensure_board, last_good_fetch and consecutive_failures board by board.
+    """
+    def fn(s: Session) -> dict[str, BoardState]:
+        out: dict[str, BoardState] = {}
+        for i in range(0, len(boards), _CHUNK):
+            chunk = boards[i:i + _CHUNK]
+            ids = [b[0] for b in chunk]
+            _register(s, chunk, ids)
+            last = {r.board_id: fetch_of(r) for r in s.scalars(select(FetchRow).where(FetchRow.id.in_(
+                select(func.max(FetchRow.id)).where(FetchRow.board_id.in_(ids), FetchRow.status != "failed")
+                .group_by(FetchRow.board_id))))}
+            ok = aliased(FetchRow)
+            last_ok = select(func.max(ok.id)).where(ok.board_id == FetchRow.board_id, ok.status != "failed") \
+                .scalar_subquery()
+            failed = {str(b): int(n) for b, n in s.execute(select(FetchRow.board_id, func.count()).where(
+                FetchRow.board_id.in_(ids), FetchRow.status == "failed", FetchRow.origin == "run",
+                FetchRow.id > func.coalesce(last_ok, 0)).group_by(FetchRow.board_id))}
+            out.update({b: BoardState(last.get(b), int(failed.get(b, 0))) for b in ids})
+        return out
+    result: dict[str, BoardState] = store._run(f"registering and reading {len(boards)} board(s)", fn, write=True)
+    return result
+
+
+def _register(s: Session, chunk: Sequence[tuple[str, str, str]], ids: list[str]) -> None:
+    known = {r[0]: (r[1], r[2]) for r in s.execute(
+        select(BoardRow.id, BoardRow.title, BoardRow.url).where(BoardRow.id.in_(ids)))}
+    now = datetime.now(UTC)
+    new = [{"id": b, "title": t, "url": u, "created_at": now} for b, t, u in dict.fromkeys(chunk) if b not in known]
+    if new:
+        s.execute(insert(BoardRow), new)
+    for b, t, u in chunk:
+        if b in known and known[b] != (t, u):
+            s.execute(update(BoardRow).where(BoardRow.id == b).values(title=t, url=u))
+            known[b] = (t, u)
