@@ -1,7 +1,8 @@
 """Ingest speed: per-stage rows/s, the pipeline's time against a bare parse, and the cost of an unchanged re-import.
 
-Run: .venv/bin/python bench/ingest.py [--rows 20000] [--repeat 3]
-Targets (issue #2): HTML pipeline <= 3x a bare lxml parse; unchanged re-import <= 10% of a changed one.
+Run: .venv/bin/python bench/ingest.py [--rows 20000] [--repeat 5]
+Targets: issue #2, unchanged re-import <= 10% of a changed one; issue #10, the 20,000-row HTML board's changed import
+<= 0.5 s and its first import <= 6x the bare lxml parse (issue #2 had asked for 3x).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def html_board(n: int, seed: int) -> bytes:
     rnd = random.Random(seed)
     out = io.StringIO()
     out.write("<html><body><table><thead><tr><th rowspan=2>Model</th><th colspan=2>ImageNet</th>"
-              "<th rowspan=2>Params</th><th rowspan=2>Date</th></tr><tr><th>Top 1</th><th>Top 5</th></tr></thead><tbody>")
+              "<th rowspan=2>Params</th><th rowspan=2>Date</th></tr><tr><th>Top 1</th><th>Top 5</th></tr></thead>"
+              "<tbody>")
     for i in range(n):
         t1 = rnd.uniform(60, 91)
         out.write(f"<tr><td>model_{i}{' †' if i % 7 == 0 else ''}</td><td>{t1:.3f} ({100 - t1:.3f})</td>"
@@ -107,7 +109,7 @@ def bench(name: str, board: dict[str, object], doc: bytes, changed: bytes, bare:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     html, html2 = html_board(args.rows, 1), html_board(args.rows, 2)
     bench("generated HTML board", {

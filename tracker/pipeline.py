@@ -20,6 +20,7 @@ from .normalize import normalize
 from .sources import has_element
 from .sources import parse_document as parse_source
 from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
+from .store.runstate import BoardState
 
 logger = logging.getLogger(__name__)
 
@@ -207,12 +208,15 @@ def _replace(info: FetchInfo, **changes: object) -> FetchInfo:
     return replace(info, **changes)  # type: ignore[arg-type]
 
 
-def run_source(spec: BoardSpec, ctx: Context, *, force: bool = False) -> RunResult:
-    """Fetch one board and ingest it; whatever goes wrong is recorded and returned, never raised."""
+def run_source(spec: BoardSpec, ctx: Context, *, force: bool = False, state: BoardState | None = None) -> RunResult:
+    """Fetch one board and ingest it; whatever goes wrong is recorded and returned, never raised.
+
+    `state` is the board as Store.begin_run read it for the whole run (then no transaction happens before the fetch).
+    """
     if ctx.fetcher is None:
         raise TrackerError("run_source needs a fetcher")
     try:
-        return _run_source(spec, ctx, force)
+        return _run_source(spec, ctx, force, state)
     except TrackerError as exc:
         error = spec.mask(str(exc))
         logger.warning("%s: %s", spec.id, error)
@@ -227,11 +231,11 @@ def run_source(spec: BoardSpec, ctx: Context, *, force: bool = False) -> RunResu
             return RunResult(spec.id, "failed", error=error)
 
 
-def _run_source(spec: BoardSpec, ctx: Context, force: bool) -> RunResult:
+def _run_source(spec: BoardSpec, ctx: Context, force: bool, state: BoardState | None = None) -> RunResult:
     assert ctx.fetcher is not None
-    ctx.store.ensure_board(spec.id, spec.title, spec.url)
-    streak = ctx.store.consecutive_failures(spec.id)
-    last = ctx.store.last_good_fetch(spec.id)
+    if state is None:
+        state = ctx.store.begin_run([(spec.id, spec.title, spec.url)])[spec.id]
+    streak, last = state.failures, state.last_good
     use_validators = last is not None and last.parse_hash == spec.parse_hash and not force
     started = datetime.now(UTC)
     recovered = Change(ChangeKind.SOURCE_RECOVERED, None, None,
@@ -303,7 +307,13 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
     urls = Counter(spec.fetch_url for spec in chosen)
     if ctx.fetcher is not None and any(n > 1 for n in urls.values()):
         ctx = replace(ctx, fetcher=OncePerRun(ctx.fetcher, [u for u, n in urls.items() if n > 1]))
-    if len(chosen) <= 1 or settings.fetch.workers <= 1:
-        return [run_source(spec, ctx, force=force) for spec in chosen]
-    with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)), thread_name_prefix="board") as pool:
-        return list(pool.map(lambda spec: run_source(spec, ctx, force=force), chosen))
+    try:  # every board registered and read in one transaction (issue 10); on a store error each board reads alone
+        states = ctx.store.begin_run([(spec.id, spec.title, spec.url) for spec in chosen])
+    except TrackerError:
+        states = {}
+    with ctx.archive.group():  # the run's documents are fsynced together when it ends
+        if len(chosen) <= 1 or settings.fetch.workers <= 1:
+            return [run_source(spec, ctx, force=force, state=states.get(spec.id)) for spec in chosen]
+        with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)),
+                                thread_name_prefix="board") as pool:
+            return list(pool.map(lambda spec: run_source(spec, ctx, force=force, state=states.get(spec.id)), chosen))

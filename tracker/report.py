@@ -77,10 +77,10 @@ def build(store: Store, spec: BoardSpec, snap: Snapshot, hist: History, top: int
     ranked = standings(spec, snap)
     runner = next((s for s in ranked if not s.leader and s.rank is not None), None)
     since = snap.observed_at - timedelta(days=days)
-    events = [e for e in store.events(spec.id, [k.value for k in (*LISTED, *COUNTED)], since=since)
-              if e.observed_at <= snap.observed_at]
-    listed = sorted((e for e in events if e.type in LISTED), key=lambda e: (e.observed_at, e.id), reverse=True)
-    counts = tuple((k, n) for k in COUNTED if (n := sum(e.type is k for e in events)))
+    listed = sorted((e for e in store.events(spec.id, [k.value for k in LISTED], since=since)
+                     if e.observed_at <= snap.observed_at), key=lambda e: (e.observed_at, e.id), reverse=True)
+    counted = store.count_events(spec.id, [k.value for k in COUNTED], since, snap.observed_at)  # in SQL, not rows
+    counts = tuple((k, n) for k in COUNTED if (n := counted.get(k.value, 0)))
     return Report(spec, snap, tuple(ranked[:top]), runner, tuple(listed), hist, counts, since)
 
 

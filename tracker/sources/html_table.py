@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import lxml.etree
@@ -33,6 +34,16 @@ def cell_text(cell: Element) -> str:
     return "".join(str(t) if isinstance(t, str) else " " for t in _TEXT_AND_BREAKS(cell))
 
 
+def _plain_row(tr: Element) -> list[Cell]:
+    """A row without spans: each <td>/<th> once (a cell without child elements is just its .text: the fast path)."""
+    row: list[Cell] = []
+    for c in tr:
+        tag = c.tag
+        if tag == "td" or tag == "th":
+            row.append(((c.text or "") if not len(c) else cell_text(c), tag == "th"))
+    return row
+
+
 def _span(cell: Element, name: str, limit: int) -> int:
     try:
         return max(1, min(int(str(cell.get(name, "1")).strip() or 1), limit))
@@ -50,15 +61,17 @@ def table_grid(table: Element, where: str = "the table") -> Grid:
     trs = _ROWS(table)
     spanned = _SPANNED(table)
     if not spanned:
-        return [[(cell_text(c), c.tag == "th") for c in tr if c.tag in ("td", "th")] for tr in trs]
+        return [_plain_row(tr) for tr in trs]
     span_rows = {c.getparent() for c in spanned}  # the rows that need the slow path (with what rowspans hold)
-    width = min(max((sum(c.tag in ("td", "th") for c in tr) for tr in trs), default=1), _MAX_SPAN)
-    room = limit = _GRID_PER_CELL * sum(len(tr) for tr in trs) + _GRID_SLACK
+    plain = {i: _plain_row(tr) for i, tr in enumerate(trs) if tr not in span_rows}
+    width = min(max([*map(len, plain.values()), *(sum(c.tag in ("td", "th") for c in tr) for tr in span_rows)],
+                    default=1), _MAX_SPAN)
+    room = limit = _GRID_PER_CELL * sum(map(len, trs)) + _GRID_SLACK
     grid: Grid = []
     pending: dict[int, tuple[int, Cell]] = {}  # column -> (rows it still covers, its cell)
     for i, tr in enumerate(trs):
-        if not pending and tr not in span_rows:
-            row = [(cell_text(c), c.tag == "th") for c in tr if c.tag in ("td", "th")]
+        if not pending and i in plain:
+            row = plain[i]
         else:
             cells = [c for c in tr if c.tag in ("td", "th")]
             row = _expand(cells, pending, width, min(len(trs) - i, _MAX_SPAN), room)
@@ -135,6 +148,15 @@ class HtmlTable(Source):
 
     def parse(self, page: Page, spec: BoardSpec) -> Parsed:
         """Find the table(s), map header labels to fields, and return one raw row per body row."""
+        enabled = gc.isenabled()
+        gc.disable()  # no cycles are made; full collections over 100,000s of new cells cost more than the walk
+        try:
+            return self._parse(page, spec)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _parse(self, page: Page, spec: BoardSpec) -> Parsed:
         text, encoding = decode(page, spec)
         try:
             doc = lxml.etree.fromstring(text.replace("\x00", ""), _PARSER)
