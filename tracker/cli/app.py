@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__, alerts, collect, config, pipeline
-from ..config import Settings
+from .. import __version__
 from ..errors import LockedError, TrackerError
-from ..store import Archive, Store
+
+if TYPE_CHECKING:  # the library is imported by the commands that run, so `tracker --help` starts fast (issue 10)
+    from .. import pipeline
+    from ..config import Settings
 
 logger = logging.getLogger("tracker")
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
@@ -46,6 +49,8 @@ class Masker:
 
     def load(self, settings: Settings) -> None:
         """Learn the secrets of a configuration."""
+        from .. import config
+
         found = {s for s in settings.secrets if len(s) >= 3}
         for rule in settings.alerts:
             for target in rule.notify:
@@ -55,7 +60,11 @@ class Masker:
         self.secrets = sorted(found, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        return config.scrub(text, self.secrets) if self.secrets else text
+        if not self.secrets:
+            return text
+        from ..config import scrub
+
+        return scrub(text, self.secrets)
 
 
 MASK = Masker()
@@ -80,6 +89,8 @@ class App:
     def load(self) -> Settings:
         """The configuration, loaded once."""
         if self.settings is None:
+            from .. import alerts, config
+
             settings = config.load(self.config_path)
             MASK.load(settings)
             alerts.check(settings)
@@ -98,6 +109,9 @@ class App:
     @contextmanager
     def context(self, *, fetch: bool = False) -> Iterator[pipeline.Context]:
         """Open the store, archive and (optionally) fetcher for one command."""
+        from .. import collect, pipeline
+        from ..store import Archive, Store
+
         s = self.load()
         store = Store(s.storage_url, lock_wait=s.lock_wait)
         try:
@@ -170,6 +184,36 @@ class TrackerGroup(click.Group):
     """A group whose commands (and sub-groups' commands) also accept the global options after their name."""
 
     group_class = type  # sub-groups (`tracker alerts`) are TrackerGroups too
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}  # name -> (module in tracker.cli, one-line help): loaded when used
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command, loaded or not."""
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module the first time it is asked for."""
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(f"tracker.cli.{self.lazy[cmd_name][0]}")
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of --help, from the lazy table (no command module is imported for it)."""
+        names = self.list_commands(ctx)
+        if not self.lazy or not names:
+            super().format_commands(ctx, formatter)
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            loaded: click.Command | None = self.commands.get(name)
+            if loaded is not None:
+                rows.append((name, loaded.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         """Register a command, giving it --config, -v and -q unless it has them."""
