@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -147,7 +149,7 @@ def send_due(settings: Settings, store: Store, now: datetime) -> DispatchResult:
     targets = {(r.key, target_key(t)): (r, t) for r in settings.alerts for t in r.notify}
     specs = {b.id: b for b in settings.boards}
     groups: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
-    for d in store.outbox.list(status="pending", due_by=now):
+    for d in store.outbox.claim(store.worker or _me(), now, settings.schedule.lease.total_seconds()):  # pools
         groups[(d.rule, d.target_key)].append(d)
     sent = failed = dead = 0
     for key, items in groups.items():
@@ -178,6 +180,11 @@ def send_due(settings: Settings, store: Store, now: datetime) -> DispatchResult:
             store.outbox.set_status([d.id for d in batch], "sent", error="", count_attempt=True)
             sent += len(batch)
     return DispatchResult(sent=sent, failed=failed, dead=dead)
+
+
+def _me() -> str:
+    """Who claims deliveries outside a worker pool: this host and process."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
 
 
 def _send(target: str, rule: AlertSpec, alerts: list[notify.Alert]) -> None:

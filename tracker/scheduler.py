@@ -15,11 +15,12 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import collect
 from .alerts import dispatch
 from .config import BoardSpec, ScheduleSettings, Settings
 from .errors import TrackerError
 from .models import BoardStatus
-from .pipeline import Context, RunResult, run_all, run_source
+from .pipeline import Context, RunResult, run_all
 from .store import Store
 
 logger = logging.getLogger(__name__)
@@ -55,17 +56,26 @@ def next_due(spec: BoardSpec, sched: ScheduleSettings, last_fetch: datetime | No
     return regular
 
 
+def due_at(settings: Settings, store: Store, spec: BoardSpec, now: datetime) -> datetime:
+    """When the board is next due by its schedule and last fetch attempt (sooner after a failure with retry_failed)."""
+    retry = settings.fetch.retry_failed
+    last = store.last_fetch_at(spec.id)
+    failed = retry is not None and last is not None and store.consecutive_failures(spec.id) > 0
+    return next_due(spec, settings.schedule, last, now, failed=failed, retry_failed=retry)
+
+
+def plan(spec: BoardSpec, sched: ScheduleSettings) -> str:
+    """The board's schedule in one string (a worker pool recomputes a board's due time when it changes)."""
+    if spec.every is not None:
+        return f"every {spec.every.total_seconds():g}s"
+    return f"cron {spec.schedule or sched.default} {sched.timezone}"
+
+
 def due(settings: Settings, store: Store, now: datetime | None = None) -> list[BoardSpec]:
     """The boards due now by their schedule and last fetch attempt (sooner after a failure with retry_failed)."""
     now = now or datetime.now(UTC)
-    retry = settings.fetch.retry_failed
-    out = []
-    for spec in settings.boards:
-        last = store.last_fetch_at(spec.id)
-        failed = retry is not None and last is not None and store.consecutive_failures(spec.id) > 0
-        if next_due(spec, settings.schedule, last, now, failed=failed, retry_failed=retry) <= now:
-            out.append(spec)
-    return out
+    units = collect.jobs(settings.boards)  # each [[collection]] once, by its document's board
+    return [spec for spec in units if due_at(settings, store, spec, now) <= now]
 
 
 def health(settings: Settings, store: Store, now: datetime | None = None) -> list[BoardStatus]:
@@ -99,11 +109,12 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(sched.misfire_grace_time)})
     now = datetime.now(UTC)
     overdue = {s.id for s in due(settings, ctx.store, now)}
-    for spec in settings.boards:
+    units = collect.jobs(settings.boards)  # every [[board]], and each [[collection]] once
+    for spec in units:
         kwargs = {"next_run_time": now} if spec.id in overdue else {}
         scheduler.add_job(_job, trigger(spec, sched), args=(settings, spec, ctx, scheduler), id=spec.id,
                           name=spec.id, **kwargs)
-    logger.info("scheduling %d board(s); %d due now", len(settings.boards), len(overdue))
+    logger.info("scheduling %d job(s); %d due now", len(units), len(overdue & {s.id for s in units}))
     if install_signals:
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             logger.info("received %s: cancelling the fetches in progress, then stopping",
@@ -121,11 +132,11 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
 
 
 def _job(settings: Settings, spec: BoardSpec, ctx: Context, scheduler: BlockingScheduler | None = None) -> None:
-    result = run_source(spec, ctx)
-    log = logger.warning if result.failed else logger.info
-    log("%s", result.summary())
+    results = collect.run_job(settings, spec, ctx)  # a [[board]], or a whole [[collection]]
+    for result in results:
+        (logger.warning if result.failed else logger.info)("%s", result.summary())
     retry = settings.fetch.retry_failed
-    if result.failed and retry is not None and scheduler is not None:
+    if any(r.failed for r in results) and retry is not None and scheduler is not None:
         _retry_soon(scheduler, spec.id, datetime.now(UTC) + retry)
     try:
         sent = dispatch(settings, ctx.store)

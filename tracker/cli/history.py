@@ -11,6 +11,7 @@ from click._termui_impl import ProgressBar
 
 from .. import backfill as backfill_mod
 from .. import render, report, views
+from .. import workers as pool
 from ..errors import TrackerError
 from ..history import history as board_history
 from ..models import ChangeKind
@@ -41,7 +42,9 @@ def backfill(app: App, board: str, wayback: bool, repo: str | None, path: str | 
         raise click.UsageError("give --wayback or --git REPO --path FILE")
     if repo and not path:
         raise click.UsageError("--git needs --path FILE (the file's path inside the repository)")
-    with errors(app), app.context(fetch=True) as ctx, ctx.store.lock(app.load().lock_wait, "tracker backfill"):
+    with errors(app), app.context(fetch=True) as ctx, pool.writing(  # the store lock, or in a pool the board's lease
+            app.load(), ctx, "tracker backfill", [app.load().board(board)], reschedule=False) as held:
+        pool.refuse_if_skipped(held, "tracker backfill", app.load().lock_wait)
         s = app.load()
         spec = s.board(board)
         if wayback:

@@ -11,7 +11,9 @@ from .. import render, scheduler, views
 from ..errors import TrackerError
 from ..models import ChangeKind
 from ..sources import FORMATS
+from ..store.pool import is_pool, last_workers
 from ..timeutil import parse_when
+from ..workers import boards_with_workers
 from .app import FORMAT_ALL, FORMAT_ROWS, FORMAT_ROWS_MD, FORMAT_TEXT_JSON, App, cli, errors
 
 
@@ -105,13 +107,14 @@ def snapshots(app: App, board: str, style: str) -> None:
 @click.option("--format", "style", type=FORMAT_TEXT_JSON, default="text", show_default=True)
 @click.pass_obj
 def boards(app: App, style: str) -> None:
-    """List configured boards with their counters and health.
+    """List configured boards with their counters and health (in a worker pool's store: which worker ran each last).
 
     Example: tracker boards --format json
     """
     with errors(app), app.context() as ctx:
         items = scheduler.health(app.load(), ctx.store)
-    click.echo(app.mask(render.boards(items, style)))
+        ran = last_workers(ctx.store, [s.id for s in items]) if is_pool(ctx.store) else {}  # a worker pool's store
+    click.echo(app.mask(boards_with_workers(items, ran, style)))
 
 
 @cli.command()

@@ -21,7 +21,7 @@ from ..errors import TrackerError
 from ..pipeline import RunResult
 from ..store import Store
 from ..store import prune as store_prune
-from ..store.pool import is_pool
+from ..store.pool import is_pool, url_supported
 from ..timeutil import observed, parse_when
 from .app import FORMAT_TEXT_JSON, App, cli, errors
 
@@ -127,6 +127,10 @@ def schedule(app: App, once: bool, join: bool, style: str) -> None:
     """
     if join and once:
         raise click.UsageError("--workers runs until stopped; for one pass over the due boards use --once alone")
+    with errors(app):
+        ok, where = url_supported(app.load().storage_url)
+        if join and not ok:  # said before the store is opened, and before logging gets louder
+            raise pool.needs_postgres(where)
     if not app.verbose and not app.quiet and not once:
         logging.getLogger().setLevel(logging.INFO)
         logging.getLogger("tracker.fetch").setLevel(logging.WARNING)
