@@ -2,7 +2,8 @@
 
 Run: .venv/bin/python bench/startup.py [--repeat 5] [--urlwatch /tmp/uw/bin/urlwatch]
 Targets (issue 10): `tracker --help` <= 250 ms (urlwatch --help: 165 ms there); `tracker run` with nothing to do
-<= 400 ms ("nothing to do": a configuration without boards).
+<= 400 ms ("nothing to do": a configuration without boards). Also shown: `tracker run --due` when one board is
+configured and not due (what a cron job pays most of the time).
 Each command runs in a fresh process; its peak RSS comes from os.wait4's rusage.
 """
 
@@ -43,8 +44,16 @@ def main() -> int:
     cfg.write_text(f'[storage]\nurl = "sqlite:///{d / "t.db"}"\nsnapshots = "{d / "snapshots"}"\n')
     tracker = [sys.executable, "-m", "tracker"]
     subprocess.run([*tracker, "--config", str(cfg), "run"], capture_output=True)  # create the store once
+    board = d / "board.csv"
+    board.write_text("model,top1\na,80\nb,81\n")
+    due_cfg = d / "due.toml"
+    due_cfg.write_text(f'[storage]\nurl = "sqlite:///{d / "due.db"}"\nsnapshots = "{d / "snapshots"}"\n'
+                       f'[[board]]\nid = "b"\nurl = "file://{board}"\nformat = "csv"\nmetric = "top1"\n'
+                       f'[board.fields]\nmodel = "model"\ntop1 = "top1"\n')
+    subprocess.run([*tracker, "--config", str(due_cfg), "run"], capture_output=True)  # the board ran: not due
     rows = [("tracker --help", [*tracker, "--help"], 0.250),
-            ("tracker run (nothing to do)", [*tracker, "--config", str(cfg), "run"], 0.400)]
+            ("tracker run (nothing to do)", [*tracker, "--config", str(cfg), "run"], 0.400),
+            ("tracker run --due (none due)", [*tracker, "--config", str(due_cfg), "run", "--due"], None)]
     if Path(args.urlwatch).exists():
         rows.append(("urlwatch --help", [args.urlwatch, "--help"], None))
     print(f"cold start, best of {args.repeat} (fresh process each)")

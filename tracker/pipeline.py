@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from . import guards
 from .config import BoardSpec, Settings
+from .context import Context as Context  # re-exported: pipeline.Context
 from .errors import Cancelled, FetchError, ParseError, TrackerError
 from .fetch import Fetcher, OncePerRun
 from .judge import judge, record_of
@@ -19,7 +20,7 @@ from .models import Change, ChangeKind, Event, Fetch, Page, Row
 from .normalize import normalize
 from .sources import has_element
 from .sources import parse_document as parse_source
-from .store import Archive, Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
+from .store import Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
 from .store.runstate import BoardState
 
 logger = logging.getLogger(__name__)
@@ -59,16 +60,6 @@ class RunResult:
             counts[e.type.value] = counts.get(e.type.value, 0) + 1
         parts = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no tracked change"
         return f"{self.board}: snapshot #{self.snapshot_id} ({self.rows} rows): {parts}"
-
-
-@dataclass
-class Context:
-    """The I/O a run needs, passed in so tests can swap it."""
-
-    store: Store
-    archive: Archive
-    fetcher: Fetcher | None = None
-    keep_failed: int = 20  # raw documents of failed fetches kept per board ([storage] keep_failed)
 
 
 @dataclass(frozen=True)

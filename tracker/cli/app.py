@@ -16,8 +16,8 @@ from .. import __version__
 from ..errors import LockedError, TrackerError
 
 if TYPE_CHECKING:  # the library is imported by the commands that run, so `tracker --help` starts fast (issue 10)
-    from .. import pipeline
     from ..config import Settings
+    from ..context import Context
 
 logger = logging.getLogger("tracker")
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
@@ -107,9 +107,9 @@ class App:
             click.echo(MASK(line))
 
     @contextmanager
-    def context(self, *, fetch: bool = False) -> Iterator[pipeline.Context]:
+    def context(self, *, fetch: bool = False) -> Iterator[Context]:
         """Open the store, archive and (optionally) fetcher for one command."""
-        from .. import collect, pipeline
+        from ..context import Context
         from ..store import Archive, Store
 
         s = self.load()
@@ -121,8 +121,10 @@ class App:
 
                 fetcher = HttpFetcher(s.fetch)
             if s.collections:  # the boards that collections generated, as the store knows them
+                from .. import collect
+
                 self.settings = collect.with_generated(s, store)
-            yield pipeline.Context(store, Archive(s.snapshots_dir), fetcher, s.keep_failed)
+            yield Context(store, Archive(s.snapshots_dir), fetcher, s.keep_failed)
         finally:
             store.close()
 

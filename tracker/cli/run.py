@@ -11,19 +11,18 @@ import sys
 from collections.abc import Sequence
 from contextlib import redirect_stdout
 from functools import partial
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import alerts, collect, importing, render, scheduler
-from .. import workers as pool
-from ..config import Settings
 from ..errors import TrackerError
-from ..pipeline import RunResult
-from ..store import Store
-from ..store import prune as store_prune
-from ..store.pool import is_pool, url_supported
-from ..timeutil import observed, parse_when
 from .app import FORMAT_TEXT_JSON, App, cli, errors
+
+if TYPE_CHECKING:  # the library is imported inside each command: `tracker run` with nothing to do starts fast
+    from ..alerts import DispatchResult
+    from ..config import Settings
+    from ..pipeline import RunResult
+    from ..store import Store
 
 
 def no_boards(s: Settings) -> TrackerError:
@@ -37,6 +36,9 @@ def report(app: App, results: Sequence[RunResult], style: str, files: Sequence[s
 
     `skipped`: boards a pool's worker was running (board -> who), one line each (status "skipped" in JSON).
     """
+    from .. import render
+    from ..pipeline import RunResult
+
     named = list(zip(files, results, strict=True)) if files is not None else [(None, r) for r in results]
     held = [(b, f"{b}: {who} is running it; try again later") for b, who in (skipped or {}).items()]
     if style == "json":
@@ -50,15 +52,17 @@ def report(app: App, results: Sequence[RunResult], style: str, files: Sequence[s
         click.echo(app.mask(f"{b}: skipped: {why.removeprefix(b + ': ')}"))
 
 
-def dispatch(s: Settings, store: Store, style: str) -> alerts.DispatchResult:
+def dispatch(s: Settings, store: Store, style: str) -> DispatchResult:
     """Send the alerts; with --format json the console channel writes to stderr, so stdout stays valid JSON."""
+    from .. import alerts
+
     if style != "json":
         return alerts.dispatch(s, store)
     with redirect_stdout(sys.stderr):
         return alerts.dispatch(s, store)
 
 
-def finish(app: App, sent: alerts.DispatchResult, style: str, results: Sequence[RunResult],
+def finish(app: App, sent: DispatchResult, style: str, results: Sequence[RunResult],
            skipped: dict[str, str] | None = None) -> None:
     """The alerts line (on stderr when stdout is JSON), then exit 2 if any board or file failed, 75 if a pool's
     worker was running a board asked for (try again later)."""
@@ -86,6 +90,9 @@ def run(app: App, boards: tuple[str, ...], due: bool, force: bool, style: str) -
 
     Example: tracker run --due    (from cron: */15 * * * * cd /srv/tracker && .venv/bin/tracker run --due -q)
     """
+    with errors(app):
+        if not app.load().boards and not app.load().collections:  # said before a store or HTTP client is opened
+            raise no_boards(app.load())
     with errors(app), app.context(fetch=True) as ctx:
         s = app.load()
         if due and boards:
@@ -94,6 +101,9 @@ def run(app: App, boards: tuple[str, ...], due: bool, force: bool, style: str) -
             raise no_boards(s)
         if force and not boards:
             raise TrackerError("--force applies to the boards you name: tracker run --force BOARD")
+        from .. import collect
+        from .. import workers as pool
+
         asked = [s.board(b) for b in boards] or list(s.boards)
         with pool.writing(s, ctx, "tracker run", asked, due_only=due) as w:  # the store lock, or board leases
             for spec in w.specs[:1]:  # a store that cannot be written fails here, once, before anything is fetched
@@ -127,6 +137,10 @@ def schedule(app: App, once: bool, join: bool, style: str) -> None:
     """
     if join and once:
         raise click.UsageError("--workers runs until stopped; for one pass over the due boards use --once alone")
+    from .. import collect, scheduler
+    from .. import workers as pool
+    from ..store.pool import is_pool, url_supported
+
     with errors(app):
         ok, where = url_supported(app.load().storage_url)
         if join and not ok:  # said before the store is opened, and before logging gets louder
@@ -179,6 +193,10 @@ def import_(app: App, board: str, files: tuple[str, ...], observed_at: str | Non
 
     Example: tracker import imagenet-timm old/2021-06-30_d10b071a.csv old/2021-10-24_51f488b7.csv --observed-at name
     """
+    from .. import collect, importing
+    from .. import workers as pool
+    from ..timeutil import observed
+
     with errors(app), app.context() as ctx:
         spec, coll = app.load().board(board), app.load().collection(board)
         with pool.writing(app.load(), ctx, "tracker import", [spec], reschedule=False) as w:  # lock, or lease
@@ -207,6 +225,9 @@ def prune(app: App, older_than: str, no_vacuum: bool) -> None:
 
     Example: tracker prune --older-than 90d
     """
+    from ..store import prune as store_prune
+    from ..timeutil import parse_when
+
     with errors(app), app.context() as ctx, ctx.store.lock(app.load().lock_wait, "tracker prune"):
         when = parse_when(older_than)
         result = store_prune.prune(ctx.store, ctx.archive, when, app.load().keep_failed, vacuum=not no_vacuum)
