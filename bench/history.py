@@ -15,7 +15,6 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,19 +27,14 @@ from tracker.models import Page  # noqa: E402
 from tracker.pipeline import Context, ingest  # noqa: E402
 from tracker.store import Archive, Store  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from ingest import best  # noqa: E402  (the same timing helper as the ingest bench)
+
 BOARD = {"id": "h", "title": "History bench", "url": "https://example.org/h.csv", "format": "csv",
          "metric": "score", "metrics": ["other"], "fields": {"model": "model", "score": "score", "other": "other"}}
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    """The best wall time of `repeat` runs, in seconds."""
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def documents(n: int, rows: int, seed: int = 7) -> list[bytes]:

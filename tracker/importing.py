@@ -16,6 +16,23 @@ from .store import sha256
 from .timeutil import name_time, short
 
 
+def observed_times(paths: Sequence[Path], observed_at: datetime | None, by_name: bool, now: datetime) -> list[datetime]:
+    """When each saved document was seen: `observed_at`, the date its name starts with (`by_name`), or its
+    modification time; a TrackerError for a name without a date or a time in the future."""
+    times: list[datetime] = []
+    for path in paths:
+        when = name_time(path.name, now) if by_name else observed_at
+        if by_name and when is None:
+            raise TrackerError(f"{path}: its name does not start with a date (like 2021-06-30_x.csv or "
+                               f"2024-07-13T06-00Z.json); rename it, or pass --observed-at WHEN")
+        when = when or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        if when > now:
+            raise TrackerError(f"{path}: observed at {short(when)}, which is in the future (now {short(now)}); "
+                               f"check the date")
+        times.append(when)
+    return times
+
+
 def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: Context, *,
                  observed_at: datetime | None = None, by_name: bool = False, force: bool = False,
                  alert: bool = False, allow_older: bool = False, now: datetime | None = None) -> list[RunResult]:
@@ -34,17 +51,7 @@ def import_files(spec: BoardSpec, files: Sequence[str | os.PathLike[str]], ctx: 
 
     now = now or datetime.now(UTC)
     paths = [Path(f) for f in files]
-    times: list[datetime] = []
-    for path in paths:
-        when = name_time(path.name, now) if by_name else observed_at
-        if by_name and when is None:
-            raise TrackerError(f"{path}: its name does not start with a date (like 2021-06-30_x.csv or "
-                               f"2024-07-13T06-00Z.json); rename it, or pass --observed-at WHEN")
-        when = when or datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        if when > now:
-            raise TrackerError(f"{path}: observed at {short(when)}, which is in the future (now {short(now)}); "
-                               f"check the date")
-        times.append(when)
+    times = observed_times(paths, observed_at, by_name, now)
     latest = ctx.store.latest(spec.id, with_rows=False)
     floor = latest.observed_at if latest is not None else None
     done = ctx.store.refs(spec.id, "import:") if latest is not None and not allow_older else set()

@@ -11,9 +11,10 @@ from .. import pipeline
 from ..config import CollectionSpec
 from ..errors import TrackerError
 from ..fetch import read_file_url
+from ..importing import observed_times
 from ..models import Page
 from ..store import sha256
-from ..timeutil import name_time, short
+from ..timeutil import short
 from .run import process
 
 
@@ -29,23 +30,15 @@ def import_files(coll: CollectionSpec, files: Sequence[str | os.PathLike[str]], 
     """
     now = now or datetime.now(UTC)
     paths = [Path(f) for f in files]
-    times = []
+    times = observed_times(paths, observed_at, by_name, now)
     last = ctx.store.last_good_fetch(coll.id)
     floor = last.started_at if last is not None else None
-    for path in paths:
-        when = name_time(path.name, now) if by_name else observed_at
-        if by_name and when is None:
-            raise TrackerError(f"{path}: its name does not start with a date (like 2021-06-30_x.json); rename it, "
-                               f"or pass --observed-at WHEN")
-        when = when or datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        if when > now:
-            raise TrackerError(f"{path}: observed at {short(when)}, which is in the future (now {short(now)})")
+    for path, when in zip(paths, times, strict=True):
         if floor is not None and when < floor and not allow_older:
             raise TrackerError(f"{path}: observed {short(when)}, before the last version of collection {coll.id} "
                                f"({short(floor)}); import older versions first or into a fresh store, or pass "
                                f"--allow-older")
-        floor = when if floor is None else max(floor, when)
-        times.append(when)
+        floor = max(floor, when) if floor is not None else when
     results: list[pipeline.RunResult] = []
     for path, when in zip(paths, times, strict=True):
         content = read_file_url(str(path), 1 << 40).content

@@ -90,16 +90,19 @@ def _run(coll: CollectionSpec, doc: BoardSpec, ctx: pipeline.Context, only: set[
         result = pipeline.record_failure(doc, ctx, doc.mask(f"{coll.id}: {exc}"), started)
         stale = pipeline.check_stale(doc, ctx.store, started)
         return [replace(result, events=(*result.events, stale)) if stale is not None else result]
-    return process(coll, replace(page, url=doc.mask(page.url)), ctx, only=only, force=force)
+    return process(coll, replace(page, url=doc.mask(page.url)), ctx, only=only, force=force, last=last)
 
 
 def process(coll: CollectionSpec, page: Page, ctx: pipeline.Context, *, only: set[str] | None = None,
-            force: bool = False, origin: str = "run", notify: bool = True,
-            ref: str | None = None) -> list[pipeline.RunResult]:
-    """Store what one version of the collection's document says, observed at page.fetched_at."""
+            force: bool = False, origin: str = "run", notify: bool = True, ref: str | None = None,
+            last: Fetch | pipeline.Unread | None = pipeline.UNREAD) -> list[pipeline.RunResult]:
+    """Store what one version of the collection's document says, observed at page.fetched_at.
+
+    `last` is the document's last good fetch when the caller registered the collection and read it already."""
     doc, store = document_spec(coll), ctx.store
-    register(store, coll.id, [Generated(coll.id, coll.title, coll.url, DOCUMENT)])
-    last = store.last_good_fetch(coll.id)
+    if isinstance(last, pipeline.Unread):
+        register(store, coll.id, [Generated(coll.id, coll.title, coll.url, DOCUMENT)])
+        last = store.last_good_fetch(coll.id)
     fresh = last is not None and last.parse_hash == doc.parse_hash and not force
     streak = store.consecutive_failures(coll.id)
     recovered = Change(ChangeKind.SOURCE_RECOVERED, None, None, f"{coll.title}: source recovered after {streak} "

@@ -22,7 +22,7 @@ _ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, OSError, EOFE
                    RuntimeError, ValueError)
 
 
-def _limit(spec: BoardSpec) -> int:
+def unpacked_limit(spec: BoardSpec) -> int:
     """Bytes one decompressed document may have: MAX_UNPACKED, or the board's own `max_bytes` when larger."""
     return max(MAX_UNPACKED, spec.max_bytes or 0)
 
@@ -43,12 +43,12 @@ def gunzip(data: bytes, spec: BoardSpec, url: str) -> bytes:
     """A gzip file's content, read up to MAX_UNPACKED bytes (a ParseError past it, or when it is corrupt)."""
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
-            out = fh.read(_limit(spec) + 1)
+            out = fh.read(unpacked_limit(spec) + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise ParseError(f"{spec.id}: {url} is a corrupt or truncated gzip file ({one_line(str(exc), 100)}); will "
                          f"try again on the next run") from None
-    if len(out) > _limit(spec):
-        raise ParseError(f"{spec.id}: {url} decompresses to more than {_limit(spec):,} bytes (a gzip bomb?); "
+    if len(out) > unpacked_limit(spec):
+        raise ParseError(f"{spec.id}: {url} decompresses to more than {unpacked_limit(spec):,} bytes (a gzip bomb?); "
                          f"it is not read")
     return out
 
@@ -61,17 +61,17 @@ def unzip(data: bytes, spec: BoardSpec, url: str) -> bytes:
             if info.flag_bits & 0x1:
                 raise ParseError(f"{spec.id}: {url}: zip member {info.filename!r} is encrypted; tracker reads "
                                  f"unencrypted archives only")
-            if info.file_size > _limit(spec):
+            if info.file_size > unpacked_limit(spec):
                 raise ParseError(f"{spec.id}: {url}: zip member {info.filename!r} declares {info.file_size:,} "
-                                 f"bytes, more than the {_limit(spec):,} read (a zip bomb?); it is not read")
+                                 f"bytes, more than the {unpacked_limit(spec):,} read (a zip bomb?); it is not read")
             with zf.open(info) as fh:
-                out = fh.read(_limit(spec) + 1)
+                out = fh.read(unpacked_limit(spec) + 1)
     except _ARCHIVE_ERRORS as exc:
         raise ParseError(f"{spec.id}: {url} is a corrupt or unsupported zip archive ({type(exc).__name__}: "
                          f"{one_line(str(exc), 100) or 'no detail'}); will try again on the next run") from None
-    if len(out) > _limit(spec):
+    if len(out) > unpacked_limit(spec):
         raise ParseError(f"{spec.id}: {url}: zip member {info.filename!r} decompresses to more than "
-                         f"{_limit(spec):,} bytes (a zip bomb?); it is not read")
+                         f"{unpacked_limit(spec):,} bytes (a zip bomb?); it is not read")
     return out
 
 

@@ -20,7 +20,7 @@ from ..config import BoardSpec
 from ..errors import ParseError
 from ..models import Page
 from .base import one_line
-from .containers import GZIP_MAGIC, MAX_UNPACKED
+from .containers import GZIP_MAGIC, unpacked_limit
 
 _ARRAY = re.compile(rb"[ \t\r\n]*\[")
 
@@ -57,7 +57,7 @@ class _Capped(io.RawIOBase):
 
 def stream_items(page: Page, spec: BoardSpec) -> Iterator[Any]:
     """The items of the document's top-level array, one at a time; a ParseError where the JSON breaks."""
-    limit = max(MAX_UNPACKED, spec.max_bytes or 0)
+    limit = unpacked_limit(spec)
     raw: Any = io.BytesIO(page.content)
     if page.content.startswith(GZIP_MAGIC):
         raw = gzip.GzipFile(fileobj=raw)
