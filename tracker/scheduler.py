@@ -8,32 +8,33 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from typing import TYPE_CHECKING
 
 from . import collect
 from .alerts import dispatch
-from .config import BoardSpec, ScheduleSettings, Settings
+from .config import BoardSpec, ScheduleSettings, Settings, crontab
 from .errors import TrackerError
 from .models import BoardStatus
 from .pipeline import Context, RunResult, run_all
 from .store import Store
+
+if TYPE_CHECKING:  # APScheduler is imported by `tracker schedule` only; `run --due` and `boards` use config.crontab
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.base import BaseTrigger
 
 logger = logging.getLogger(__name__)
 
 
 def trigger(spec: BoardSpec, sched: ScheduleSettings, jitter: float | None = None) -> BaseTrigger:
     """The board's trigger: `every` as an interval, else its cron `schedule`, else `[schedule] default`."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from .crontrigger import CrontabTrigger
+
     j = int(sched.jitter if jitter is None else jitter) or None
     if spec.every is not None:
         return IntervalTrigger(seconds=spec.every.total_seconds(), timezone=sched.timezone, jitter=j)
-    t = CronTrigger.from_crontab(spec.schedule or sched.default, timezone=sched.timezone)
-    t.jitter = j
-    return t
+    return CrontabTrigger(spec.schedule or sched.default, sched.timezone, jitter=j)
 
 
 def next_due(spec: BoardSpec, sched: ScheduleSettings, last_fetch: datetime | None, now: datetime, *,
@@ -48,9 +49,8 @@ def next_due(spec: BoardSpec, sched: ScheduleSettings, last_fetch: datetime | No
     if spec.every is not None:
         regular = last_fetch + spec.every
     else:
-        t = CronTrigger.from_crontab(spec.schedule or sched.default, timezone=sched.timezone)
-        nxt = t.get_next_fire_time(None, last_fetch + timedelta(microseconds=1))
-        regular = nxt.astimezone(UTC) if nxt is not None else now + timedelta(days=365)
+        nxt = crontab.next_after(spec.schedule or sched.default, sched.timezone, last_fetch)
+        regular = nxt if nxt is not None else now + timedelta(days=365)
     if failed and retry_failed is not None:
         return min(regular, last_fetch + retry_failed)
     return regular
@@ -102,6 +102,9 @@ def serve(settings: Settings, ctx: Context, *, stop: threading.Event | None = No
     A signal cancels the fetches in flight (the fetcher's cancel()), then waits for the jobs to record them;
     `stop` lets the fetch in progress finish first.
     """
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
     sched = settings.schedule
     scheduler = BlockingScheduler(
         timezone=sched.timezone,

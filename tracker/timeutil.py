@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from dateutil import parser as dateparser
-
 from .errors import ConfigError
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*(?:ago)?\s*$", re.I)
@@ -36,6 +34,8 @@ def parse_when(text: str, now: datetime | None = None, *, start_of_day: bool = F
         return now
     if DURATION.match(t):
         return now - parse_duration(t)
+    from dateutil import parser as dateparser  # only when a date is given
+
     try:
         value = dateparser.isoparse(t)
     except ValueError:

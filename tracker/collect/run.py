@@ -12,16 +12,19 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .. import pipeline
 from ..config import BoardSpec, CollectionSpec, Settings
 from ..errors import Cancelled, FetchError, ParseError, TrackerError
 from ..models import Change, ChangeKind, Fetch, Page
 from ..normalize import normalize
-from ..sources.collection import Part, expand
 from ..store import FetchInfo, sha256
 from ..store.generated import Generated, head_hashes, last_fetches, record_fetches, register, registered
 from .registry import DOCUMENT, document_spec, generated_specs
+
+if TYPE_CHECKING:  # the splitting code (and jmespath, PyYAML, ijson) loads only when a document changed
+    from ..sources.collection import Part
 
 logger = logging.getLogger(__name__)
 GONE = "no longer in the collection"
@@ -117,6 +120,8 @@ def process(coll: CollectionSpec, page: Page, ctx: pipeline.Context, *, only: se
     assert raw_sha is not None
     ctx.archive.put(page.content)
     info = replace(info, raw_sha=raw_sha)
+    from ..sources.collection import expand
+
     try:
         parts, present = expand(page, coll)
     except ParseError as exc:

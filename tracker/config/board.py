@@ -11,10 +11,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import cssselect
-import jmespath
-import jmespath.exceptions
-
 from ..errors import ConfigError
 from .checks import ENV_REF, check_keys, cron, cron_interval, duration, num, regex, str_list, string
 from .semantics import semantics
@@ -113,6 +109,8 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
     if selector is not None:
         if fmt != "html":
             raise ConfigError(f"{w}: 'selector' applies to format 'html' only")
+        import cssselect  # loaded only for a configuration with a selector (issue 10: start-up)
+
         try:
             cssselect.GenericTranslator().css_to_xpath(selector)
         except (cssselect.SelectorError, TypeError) as exc:
@@ -128,6 +126,8 @@ def board(raw: Any, index: int, base: Path, sched: ScheduleSettings | None = Non
     if member is not None and (not isinstance(member, str) or not member):
         raise ConfigError(f"{w}: 'member' must be the name (or a glob such as \"*.csv\") of the zip member to read")
     if fmt in JMESPATH_FORMATS:
+        import jmespath.exceptions  # loaded only for a configuration with a JSON or YAML board
+
         for expr, where in [(rows, f"{w}.rows")] + [(s, f"{w}.fields.{f.name}") for f in fields for s in f.sources]:
             if expr is None or (expr == KEY_SOURCE and where != f"{w}.rows"):
                 continue
@@ -214,6 +214,8 @@ def _render(raw: Mapping[str, Any], w: str, fmt: str) -> tuple[str | None, str |
     if wait_for is not None:
         if render is None:
             raise ConfigError(f"{w}: 'wait_for' needs render = \"chromium\"")
+        import cssselect
+
         try:
             cssselect.GenericTranslator().css_to_xpath(wait_for)
         except (cssselect.SelectorError, TypeError) as exc:

@@ -6,13 +6,12 @@ import functools
 import os
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from apscheduler.triggers.cron import CronTrigger
 
 from ..errors import ConfigError
 from ..timeutil import DURATION, parse_duration
+from . import crontab
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -20,7 +19,7 @@ ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def cron(expr: str, where: str, tz: str) -> str:
     """A valid five-field cron expression, or a ConfigError with an example."""
     try:
-        CronTrigger.from_crontab(expr, timezone=tz)
+        crontab.check(expr)
     except ValueError as exc:
         raise ConfigError(f"{where}: bad cron expression {expr!r}: {exc} (five fields: minute hour day month "
                           f"day-of-week, e.g. \"0 */6 * * *\")") from None
@@ -31,17 +30,7 @@ def cron(expr: str, where: str, tz: str) -> str:
 def cron_interval(expr: str, tz: str) -> timedelta:
     """The shortest gap between two fire times of a cron expression over the next few firings (remembered: a
     collection's thousands of boards share one schedule)."""
-    trigger = CronTrigger.from_crontab(expr, timezone=tz)
-    t = datetime(2025, 1, 1, tzinfo=UTC)
-    gaps = []
-    prev = trigger.get_next_fire_time(None, t)
-    for _ in range(8):
-        nxt = trigger.get_next_fire_time(prev, prev + timedelta(seconds=1))
-        if prev is None or nxt is None:
-            break
-        gaps.append(nxt - prev)
-        prev = nxt
-    return min(gaps) if gaps else timedelta(days=1)
+    return crontab.shortest_gap(expr, tz)
 
 
 def expand(value: Any, where: str, secrets: set[str]) -> Any:

@@ -1,0 +1,84 @@
+"""Cron expressions read as crontab(5) does, the same in `run --due`, `tracker boards` and `tracker schedule`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tracker import config, scheduler
+from tracker.config import crontab
+from tracker.errors import ConfigError
+
+SUNDAY = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # a Sunday
+
+
+def load(schedule: str, tz: str = "UTC") -> config.Settings:
+    return config.parse({"schedule": {"timezone": tz, "jitter": 0},
+                         "board": [{"id": "b", "url": "http://127.0.0.1/x.csv", "format": "csv", "metric": "score",
+                                    "schedule": schedule, "fields": {"model": "Model", "score": "Score"}}]},
+                        base=Path("/"))
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("0 5 * * 1", datetime(2026, 11, 23, 5, 0, tzinfo=UTC)),  # 1 is Monday (APScheduler 3's from_crontab: Tuesday)
+    ("0 5 * * 0", datetime(2026, 11, 29, 5, 0, tzinfo=UTC)),  # 0 is Sunday ...
+    ("0 5 * * 7", datetime(2026, 11, 29, 5, 0, tzinfo=UTC)),  # ... and so is 7
+    ("0 5 * * MON", datetime(2026, 11, 23, 5, 0, tzinfo=UTC)),
+    ("0 0 13 * 5", datetime(2026, 11, 27, 0, 0, tzinfo=UTC)),  # both day fields set: the 13th OR a Friday
+    ("*/20 * * * *", datetime(2026, 11, 22, 12, 20, tzinfo=UTC)),  # strictly after the last fetch
+])
+def test_next_due_reads_cron_as_crontab_does(expr: str, expected: datetime) -> None:
+    s = load(expr)
+    assert scheduler.next_due(s.boards[0], s.schedule, SUNDAY, SUNDAY) == expected
+    # the service's trigger fires at the same time (jitter 0)
+    trig = scheduler.trigger(s.boards[0], s.schedule, jitter=0)
+    assert trig.get_next_fire_time(SUNDAY, SUNDAY + timedelta(microseconds=1)) == expected
+
+
+def test_trigger_fires_at_now_when_now_is_a_fire_time() -> None:
+    s = load("0 12 * * *")
+    trig = scheduler.trigger(s.boards[0], s.schedule, jitter=0)
+    assert trig.get_next_fire_time(None, SUNDAY) == SUNDAY
+    assert trig.get_next_fire_time(SUNDAY, SUNDAY) == SUNDAY + timedelta(days=1)
+
+
+def test_timezone_applies_and_crosses_dst() -> None:
+    s = load("0 6 * * *", tz="Europe/Paris")
+    assert scheduler.next_due(s.boards[0], s.schedule, SUNDAY, SUNDAY) == datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert scheduler.next_due(s.boards[0], s.schedule, summer, summer) == datetime(2026, 7, 2, 4, 0, tzinfo=UTC)
+    # 02:30 does not exist on 2026-03-29 in Paris: it fires when the clock is past it, at 03:00 local (01:00 UTC)
+    night = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    assert crontab.next_after("30 2 * * *", "Europe/Paris", night) == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("expr", "says"), [("0 5 * * * *", "6 fields instead of 5"), ("61 * * * *", "minute"),
+                                            ("0 5 * * 8", "day-of-week"), ("0 25 * * *", "hour"), ("", "0 fields"),
+                                            ("0 0 31 2 *", "day-of-month")])
+def test_bad_cron_is_one_config_error_naming_the_field(expr: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(expr)
+    assert says in str(err.value) and "board 'b'" in str(err.value) and "five fields" in str(err.value)
+
+
+def test_shortest_gap() -> None:
+    assert crontab.shortest_gap("*/15 * * * *", "UTC") == timedelta(minutes=15)
+    assert crontab.shortest_gap("0 6 * * 1,3", "UTC") == timedelta(days=2)
+    assert crontab.shortest_gap("0 6 * * *", "Europe/Paris") == timedelta(days=1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["*", "*/5", "0", "7", "1-5", "MON", "JAN", "L", "13", "59", "60", ",", "-", "/",
+                                 "?", "#", "x", " "]), max_size=12).map(" ".join))
+def test_any_expression_loads_or_is_one_config_error(expr: str) -> None:
+    try:
+        s = load(expr)
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
+        return
+    nxt = scheduler.next_due(s.boards[0], s.schedule, SUNDAY, SUNDAY)
+    assert nxt > SUNDAY
