@@ -18,6 +18,8 @@ from ..errors import LockedError, TrackerError
 if TYPE_CHECKING:  # the library is imported by the commands that run, so `tracker --help` starts fast (issue 10)
     from ..config import Settings
     from ..context import Context
+    from ..fetch import HttpFetcher
+    from ..store import Store
 
 logger = logging.getLogger("tracker")
 FORMAT_TEXT_JSON = click.Choice(["text", "json"])
@@ -120,6 +122,8 @@ class App:
                 from ..fetch import HttpFetcher
 
                 fetcher = HttpFetcher(s.fetch)
+                if s.fetch.robots:
+                    keep_robots(fetcher, store)
             if s.collections:  # the boards that collections generated, as the store knows them
                 from .. import collect
 
@@ -127,6 +131,17 @@ class App:
             yield Context(store, Archive(s.snapshots_dir), fetcher, s.keep_failed)
         finally:
             store.close()
+
+
+def keep_robots(fetcher: HttpFetcher, store: Store) -> None:
+    """Start the fetcher from the robots.txt files the store kept (younger than a day) and keep what it reads."""
+    from datetime import timedelta
+    from functools import partial
+
+    from ..fetch.robots import ROBOTS_TTL
+    from ..store import robots
+
+    fetcher.robots.preload(robots.recent(store, timedelta(seconds=ROBOTS_TTL)), keep=partial(robots.save, store))
 
 
 @contextmanager

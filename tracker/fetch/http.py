@@ -214,17 +214,24 @@ class HttpFetcher:
         origin = f"{parts.scheme}://{parts.netloc}"
         found, rules = self.robots.get(origin)
         if not found:
-            board_url = board_url or url
-            if w is None:
-                with Watch(board_url, self.settings.deadline) as own:
-                    rules = self._load_robots(board_url, origin, own, guard)
-            else:
-                rules = self._load_robots(board_url, origin, w, guard)
-            self.robots.put(origin, rules)
+            with self.robots.loading(origin):  # another board on this host may be reading it: wait, then use it
+                found, rules = self.robots.get(origin)
+                if not found:
+                    rules = self._read_robots(origin, board_url or url, w, guard)
         return self.robots.allows(rules, url)
 
-    def _load_robots(self, board_url: str, origin: str, w: Watch,
-                     guard: RedirectGuard | None) -> Protego | None:
+    def _read_robots(self, origin: str, board_url: str, w: Watch | None, guard: RedirectGuard | None) -> Protego | None:
+        if w is None:
+            with Watch(board_url, self.settings.deadline) as own:
+                text = self._load_robots(board_url, origin, own, guard)
+        else:
+            text = self._load_robots(board_url, origin, w, guard)
+        rules = None if text is None else parse_robots(text)
+        self.robots.put(origin, rules, text)
+        return rules
+
+    def _load_robots(self, board_url: str, origin: str, w: Watch, guard: RedirectGuard | None) -> str | None:
+        """The text of the origin's robots.txt; None when it has none (4xx: everything is allowed)."""
         guard = guard or RedirectGuard(board_url, self.settings.allow_private, self.resolver)
         url = origin + "/robots.txt"
         for _ in range(ROBOTS_REDIRECTS + 1):
@@ -238,7 +245,7 @@ class HttpFetcher:
                     elif resp.status_code >= 400:
                         return None  # no robots.txt: everything is allowed (RFC 9309)
                     else:
-                        return parse_robots(read_capped(resp))
+                        return read_capped(resp)
             except Failure as failure:
                 raise FetchError(f"{board_url}: cannot read {url}: {failure.reason}") from None
             url = guard.follow(url, location)
