@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlparse
 
 import requests
@@ -53,7 +56,7 @@ class HttpFetcher:
     def __init__(self, settings: FetchSettings, session: requests.Session | None = None, *,
                  resolver: Resolver = resolve) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or _settled(requests.Session())
         self.session.headers["User-Agent"] = settings.user_agent
         install(self.session)
         self.gate = HostGate(settings.per_host_delay)
@@ -250,6 +253,23 @@ class HttpFetcher:
                 raise FetchError(f"{board_url}: cannot read {url}: {failure.reason}") from None
             url = guard.follow(url, location)
         raise FetchError(f"{board_url}: cannot read {origin}/robots.txt: more than {ROBOTS_REDIRECTS} redirects")
+
+
+def _settled(session: requests.Session) -> requests.Session:
+    """The session, told once what requests would otherwise read from the environment at every request (~0.3 ms
+    each: proxy variables, no_proxy, ~/.netrc, the CA bundle variables) when that reading cannot change its answer:
+    no proxy variable is set, proxies come from the environment only (Linux, BSD), and there is no netrc file."""
+    if urllib.request.getproxies is not urllib.request.getproxies_environment:
+        return session  # macOS and Windows also read the system's proxy settings
+    if any(name.lower().endswith("_proxy") for name in os.environ) or os.environ.get("NETRC"):
+        return session
+    if any((Path.home() / name).exists() for name in (".netrc", "_netrc")):
+        return session
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
 
 
 def _location(url: str, resp: requests.Response) -> str:
