@@ -32,7 +32,8 @@ ALLOWED = {
 }
 THIRD_PARTY_HOME = {"requests": {"fetch", "notify"}, "protego": {"fetch"}, "urllib3": {"fetch"},
                     "lxml": {"sources", "detect"}, "apprise": {"notify"},
-                    "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "crontrigger"}, "cronsim": {"config"},
+                    "sqlalchemy": {"store"}, "alembic": {"store"}, "apscheduler": {"scheduler", "crontrigger"},
+                    "cronsim": {"config"},
                     "click": {"cli"}, "matplotlib": {"chart"}, "jmespath": {"sources", "config"},
                     "yaml": {"sources", "detect"}, "ijson": {"sources"}, "pyarrow": {"sources"},
                     "orjson": {"store"}, "zstandard": {"store"}}

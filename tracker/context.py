@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .fetch import Fetcher
     from .store import Archive, Store
+    from .store.batch import FetchBatch
 
 
 @dataclass
@@ -19,3 +20,4 @@ class Context:
     archive: Archive
     fetcher: Fetcher | None = None
     keep_failed: int = 20  # raw documents of failed fetches kept per board ([storage] keep_failed)
+    batch: FetchBatch | None = None  # during a run over many boards: where unchanged boards' fetches wait

@@ -7,7 +7,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from . import guards
@@ -18,73 +18,17 @@ from .fetch import Fetcher, OncePerRun
 from .judge import judge, record_of
 from .models import Change, ChangeKind, Event, Fetch, Page, Row
 from .normalize import normalize
+from .results import UNREAD as UNREAD  # re-exported
+from .results import Prepared as Prepared
+from .results import RunResult as RunResult
+from .results import Unread as Unread
 from .sources import has_element
 from .sources import parse_document as parse_source
 from .store import Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
+from .store.batch import FetchBatch
 from .store.runstate import BoardState
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What one board's run did: status is baseline | changed | unchanged | failed."""
-
-    board: str
-    status: str
-    snapshot_id: int | None = None
-    rows: int = 0
-    events: tuple[Event, ...] = ()
-    error: str | None = None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-    detail: str | None = None  # a collection's document: what happened to its boards
-
-    @property
-    def failed(self) -> bool:
-        """True when the board failed (fetch, parse or a guard)."""
-        return self.status == "failed"
-
-    def summary(self) -> str:
-        """One line for the terminal."""
-        if self.failed:
-            error = (self.error or "").removeprefix(f"{self.board}: ")
-            return f"{self.board}: FAILED {error}"
-        if self.detail is not None:
-            return f"{self.board}: {self.detail}"
-        if self.status == "unchanged":
-            return f"{self.board}: unchanged"
-        if self.status == "baseline":
-            return f"{self.board}: baseline snapshot #{self.snapshot_id} ({self.rows} rows)"
-        counts: dict[str, int] = {}
-        for e in self.events:
-            counts[e.type.value] = counts.get(e.type.value, 0) + 1
-        parts = ", ".join(f"{n} {t}" for t, n in counts.items()) or "no tracked change"
-        return f"{self.board}: snapshot #{self.snapshot_id} ({self.rows} rows): {parts}"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One board's rows already parsed and normalized out of a document many boards share (a [[collection]]),
-    whose raw digest is computed and raw bytes archived once; or the ParseError that board's part gave."""
-
-    raw_sha: str
-    rows: tuple[Row, ...] = ()
-    warnings: tuple[str, ...] = ()
-    encoding: str | None = None
-    error: str | None = None
-
-    def result(self) -> tuple[tuple[Row, ...], list[str], str | None]:
-        """What parse_document would have returned, or its ParseError."""
-        if self.error is not None:
-            raise ParseError(self.error)
-        return self.rows, list(self.warnings), self.encoding
-
-
-class Unread:
-    """The default of ingest's `last`: the caller has not read the board's last good fetch."""
-
-
-UNREAD = Unread()
 
 
 def content_hash(rows: Sequence[Row]) -> tuple[str, Encoded]:
@@ -132,13 +76,13 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
                      bytes=len(page.content), duration=page.duration, etag=page.etag,
                      last_modified=page.last_modified, parse_hash=spec.parse_hash, ref=ref)
     if page.not_modified:
-        _, back = store.record_fetch(spec.id, _replace(info, status="not_modified"), recovered)
-        return RunResult(spec.id, "unchanged", events=_events(back))
+        return RunResult(spec.id, "unchanged", events=_unchanged(spec, ctx, _replace(info, status="not_modified"),
+                                                                  recovered))
     raw_sha = prepared.raw_sha if prepared is not None else sha256(page.content)
     info = _replace(info, raw_sha=raw_sha)
     if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
-        _, back = store.record_fetch(spec.id, _replace(info, encoding=last.encoding), recovered)
-        return RunResult(spec.id, "unchanged", events=_events(back))
+        return RunResult(spec.id, "unchanged", events=_unchanged(spec, ctx, _replace(info, encoding=last.encoding),
+                                                                  recovered))
     head = store.latest(spec.id)
     page = replace(page, hint_encoding=last.encoding if last is not None else None)
     try:
@@ -157,8 +101,9 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
         logger.warning("%s: %s", spec.id, w)
     digest, encoded = content_hash(rows)
     if head is not None and head.content_hash == digest:
-        _, back = store.record_fetch(spec.id, _replace(info, status="unchanged"), recovered)
-        return RunResult(spec.id, "unchanged", head.id, len(rows), _events(back), warnings=tuple(info.warnings))
+        return RunResult(spec.id, "unchanged", head.id, len(rows),
+                         _unchanged(spec, ctx, _replace(info, status="unchanged"), recovered),
+                         warnings=tuple(info.warnings))
     verdict = judge(spec, head.rows if head else None, head.leader_key if head else None, rows,
                     record_of(store, spec) if head else None)
     new_leader, changes = verdict.leader, list(verdict.changes)
@@ -175,6 +120,14 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
 
 def _events(event: Event | None) -> tuple[Event, ...]:
     return (event,) if event is not None else ()
+
+
+def _unchanged(spec: BoardSpec, ctx: Context, info: FetchInfo, recovered: Change | None) -> tuple[Event, ...]:
+    """Record a fetch that changed nothing: in the run's batch when there is one and no event goes with it."""
+    if recovered is None and ctx.batch is not None:
+        ctx.batch.add(spec.id, info)
+        return ()
+    return _events(ctx.store.record_fetch(spec.id, info, recovered)[1])
 
 
 def _failed(spec: BoardSpec, ctx: Context, info: FetchInfo, error: str, when: datetime,
@@ -302,9 +255,16 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
         states = ctx.store.begin_run([(spec.id, spec.title, spec.url) for spec in chosen])
     except TrackerError:
         states = {}
+    batch = FetchBatch(ctx.store) if len(chosen) > 1 else None
+    ctx = replace(ctx, batch=batch)
     with ctx.archive.group():  # the run's documents are fsynced together when it ends
-        if len(chosen) <= 1 or settings.fetch.workers <= 1:
-            return [run_source(spec, ctx, force=force, state=states.get(spec.id)) for spec in chosen]
-        with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)),
-                                thread_name_prefix="board") as pool:
-            return list(pool.map(lambda spec: run_source(spec, ctx, force=force, state=states.get(spec.id)), chosen))
+        try:
+            if len(chosen) <= 1 or settings.fetch.workers <= 1:
+                return [run_source(spec, ctx, force=force, state=states.get(spec.id)) for spec in chosen]
+            with ThreadPoolExecutor(max_workers=min(settings.fetch.workers, len(chosen)),
+                                    thread_name_prefix="board") as pool:
+                return list(pool.map(lambda spec: run_source(spec, ctx, force=force, state=states.get(spec.id)),
+                                     chosen))
+        finally:
+            if batch is not None:
+                batch.flush()  # unchanged boards' fetch records: one statement per few hundred boards
