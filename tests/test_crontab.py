@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from tracker import config, scheduler
 from tracker.config import crontab
 from tracker.errors import ConfigError
+from tracker.store import FetchInfo, Store
 
 SUNDAY = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)  # a Sunday
 
@@ -82,3 +84,24 @@ def test_any_expression_loads_or_is_one_config_error(expr: str) -> None:
         return
     nxt = scheduler.next_due(s.boards[0], s.schedule, SUNDAY, SUNDAY)
     assert nxt > SUNDAY
+
+
+def test_due_reads_every_board_at_once_and_agrees_with_due_at(store: Store) -> None:
+    s = config.parse({"fetch": {"retry_failed": "30m"}, "schedule": {"jitter": 0}, "board": [
+        {"id": f"b{i}", "url": f"http://127.0.0.1/{i}.csv", "format": "csv", "metric": "score",
+         "fields": {"model": "Model", "score": "Score"}, **({"every": "1h"} if i % 2 else {"schedule": "0 * * * *"})}
+        for i in range(8)]}, base=Path("/"))
+    now = datetime(2026, 11, 22, 12, 10, tzinfo=UTC)
+    for i, spec in enumerate(s.boards):
+        store.ensure_board(spec.id, spec.title, spec.url)
+        if i == 0:
+            continue  # never fetched: due
+        status = "failed" if i in (3, 4) else "not_modified"
+        store.record_fetch(spec.id, FetchInfo(started_at=now - timedelta(minutes=20 * i), status=status,
+                                              origin="run", error="x" if status == "failed" else None))
+    seen = [0]
+    event.listen(store.engine, "commit", lambda *_: seen.__setitem__(0, seen[0] + 1))
+    got = [spec.id for spec in scheduler.due(s, store, now)]
+    assert seen[0] <= 1
+    assert got == [spec.id for spec in s.boards if scheduler.due_at(s, store, spec, now) <= now]
+    assert "b0" in got and "b1" not in got and "b3" in got  # never fetched; fetched 20 min ago hourly; failed 1 h ago

@@ -17,6 +17,7 @@ from .errors import TrackerError
 from .models import BoardStatus
 from .pipeline import Context, RunResult, run_all
 from .store import Store
+from .store.runstate import fetch_times
 
 if TYPE_CHECKING:  # APScheduler is imported by `tracker schedule` only; `run --due` and `boards` use config.crontab
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -75,7 +76,15 @@ def due(settings: Settings, store: Store, now: datetime | None = None) -> list[B
     """The boards due now by their schedule and last fetch attempt (sooner after a failure with retry_failed)."""
     now = now or datetime.now(UTC)
     units = collect.jobs(settings.boards)  # each [[collection]] once, by its document's board
-    return [spec for spec in units if due_at(settings, store, spec, now) <= now]
+    retry = settings.fetch.retry_failed
+    known = fetch_times(store, [spec.id for spec in units])  # one read for all of them, not two per board
+    out = []
+    for spec in units:
+        last, failures = known.get(spec.id, (None, 0))
+        if next_due(spec, settings.schedule, last, now, failed=retry is not None and failures > 0,
+                    retry_failed=retry) <= now:
+            out.append(spec)
+    return out
 
 
 def health(settings: Settings, store: Store, now: datetime | None = None) -> list[BoardStatus]:

@@ -47,16 +47,40 @@ def begin_run(store: Store, boards: Sequence[tuple[str, str, str]]) -> dict[str,
             last = {r.board_id: fetch_of(r) for r in s.scalars(select(FetchRow).where(FetchRow.id.in_(
                 select(func.max(FetchRow.id)).where(FetchRow.board_id.in_(ids), FetchRow.status != "failed")
                 .group_by(FetchRow.board_id))))}
-            ok = aliased(FetchRow)
-            last_ok = select(func.max(ok.id)).where(ok.board_id == FetchRow.board_id, ok.status != "failed") \
-                .scalar_subquery()
-            failed = {str(b): int(n) for b, n in s.execute(select(FetchRow.board_id, func.count()).where(
-                FetchRow.board_id.in_(ids), FetchRow.status == "failed", FetchRow.origin == "run",
-                FetchRow.id > func.coalesce(last_ok, 0)).group_by(FetchRow.board_id))}
+            failed = _failures(s, ids)
             out.update({b: BoardState(last.get(b), int(failed.get(b, 0))) for b in ids})
         return out
     result: dict[str, BoardState] = store._run(f"registering and reading {len(boards)} board(s)", fn, write=True)
     return result
+
+
+def fetch_times(store: Store, boards: Sequence[str]) -> dict[str, tuple[datetime | None, int]]:
+    """Each board's last fetch attempt (any outcome; None if never) and its failure streak, for many boards in a
+    few statements (`tracker run --due`: the same answers as last_fetch_at and consecutive_failures)."""
+    def fn(s: Session) -> dict[str, tuple[datetime | None, int]]:
+        out: dict[str, tuple[datetime | None, int]] = {}
+        for i in range(0, len(boards), _CHUNK):
+            ids = list(boards[i:i + _CHUNK])
+            last = {str(b): t for b, t in s.execute(select(FetchRow.board_id, func.max(FetchRow.started_at))
+                                                     .where(FetchRow.board_id.in_(ids)).group_by(FetchRow.board_id))}
+            failed = _failures(s, ids)
+            out.update({b: (_aware(last.get(b)), failed.get(b, 0)) for b in ids})
+        return out
+    result: dict[str, tuple[datetime | None, int]] = store._run(f"reading the fetches of {len(boards)} board(s)", fn)
+    return result
+
+
+def _failures(s: Session, ids: list[str]) -> dict[str, int]:
+    ok = aliased(FetchRow)
+    last_ok = select(func.max(ok.id)).where(ok.board_id == FetchRow.board_id, ok.status != "failed") \
+        .scalar_subquery()
+    return {str(b): int(n) for b, n in s.execute(select(FetchRow.board_id, func.count()).where(
+        FetchRow.board_id.in_(ids), FetchRow.status == "failed", FetchRow.origin == "run",
+        FetchRow.id > func.coalesce(last_ok, 0)).group_by(FetchRow.board_id))}
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 def _register(s: Session, chunk: Sequence[tuple[str, str, str]], ids: list[str]) -> None:
