@@ -10,7 +10,7 @@ import csv
 import importlib
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 
 from ..config import BoardSpec
 from ..errors import ParseError
@@ -23,22 +23,34 @@ _MODULES: dict[str, tuple[str, str]] = {"csv": ("csv_file", "CsvSource"), "html"
                                         "yaml": ("yaml_doc", "YamlSource"), "parquet": ("parquet", "ParquetSource")}
 
 
-class Formats(Mapping[str, type[Source]]):
-    """format name -> Source class, importing a format's module on first use."""
+class Formats(MutableMapping[str, type[Source]]):
+    """format name -> Source class, importing a format's module on first use; a class set here (a plugin, or a
+    test's stand-in) wins over the built-in one."""
+
+    def __init__(self) -> None:
+        self._set: dict[str, type[Source]] = {}
 
     def __getitem__(self, name: str) -> type[Source]:
+        if name in self._set:
+            return self._set[name]
         module, cls = _MODULES[name]
         found: type[Source] = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
         return found
 
+    def __setitem__(self, name: str, source: type[Source]) -> None:
+        self._set[name] = source
+
+    def __delitem__(self, name: str) -> None:
+        del self._set[name]
+
     def __iter__(self) -> Iterator[str]:
-        return iter(_MODULES)
+        return iter(dict.fromkeys([*_MODULES, *self._set]))
 
     def __len__(self) -> int:
-        return len(_MODULES)
+        return len(set(_MODULES) | set(self._set))
 
 
-FORMATS: Mapping[str, type[Source]] = Formats()
+FORMATS: MutableMapping[str, type[Source]] = Formats()
 
 __all__ = ["FORMATS", "Parsed", "Source", "has_element", "parse_document"]
 
