@@ -17,7 +17,7 @@ from .errors import TrackerError
 from .models import BoardStatus
 from .pipeline import Context, RunResult, run_all
 from .store import Store
-from .store.runstate import fetch_times
+from .store.runstate import fetch_times, statuses
 
 if TYPE_CHECKING:  # APScheduler is imported by `tracker schedule` only; `run --due` and `boards` use config.crontab
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -91,8 +91,9 @@ def health(settings: Settings, store: Store, now: datetime | None = None) -> lis
     """Every board's status with its next due time."""
     now = now or datetime.now(UTC)
     out = []
+    known = statuses(store, [(spec.id, spec.title, spec.url) for spec in settings.boards])  # a few statements
     for spec in settings.boards:
-        st = store.status(spec.id, spec.title, spec.url)
+        st = known[spec.id]
         at = next_due(spec, settings.schedule, st.last_fetch_at, now, failed=st.consecutive_failures > 0,
                       retry_failed=settings.fetch.retry_failed)
         out.append(replace(st, next_due_at=at))

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from ..models import Fetch
+from ..models import BoardStatus, Fetch
 from .queries import fetch_of
-from .schema import BoardRow, FetchRow
+from .schema import BoardRow, FetchRow, SnapshotRow
 
 if TYPE_CHECKING:
     from .core import Store
@@ -67,6 +67,39 @@ def fetch_times(store: Store, boards: Sequence[str]) -> dict[str, tuple[datetime
             out.update({b: (_aware(last.get(b)), failed.get(b, 0)) for b in ids})
         return out
     result: dict[str, tuple[datetime | None, int]] = store._run(f"reading the fetches of {len(boards)} board(s)", fn)
+    return result
+
+
+def statuses(store: Store, boards: Sequence[tuple[str, str, str]]) -> dict[str, BoardStatus]:
+    """Each board's counters and health (board, title, url in): Store.status for many boards in a few statements
+    (`tracker boards` over thousands of generated boards)."""
+    def fn(s: Session) -> dict[str, BoardStatus]:
+        out: dict[str, BoardStatus] = {}
+        for i in range(0, len(boards), _CHUNK):
+            chunk = boards[i:i + _CHUNK]
+            ids = [b[0] for b in chunk]
+            snaps = {str(b): (int(n), _aware(t)) for b, n, t in s.execute(
+                select(SnapshotRow.board_id, func.count(), func.max(SnapshotRow.observed_at))
+                .where(SnapshotRow.board_id.in_(ids)).group_by(SnapshotRow.board_id))}
+            counts = {str(b): (int(n), int(last)) for b, n, last in s.execute(
+                select(FetchRow.board_id, func.count(), func.max(FetchRow.id))
+                .where(FetchRow.board_id.in_(ids)).group_by(FetchRow.board_id))}
+            ok_ids = [int(i) for i in s.scalars(select(func.max(FetchRow.id)).where(
+                FetchRow.board_id.in_(ids), FetchRow.status != "failed").group_by(FetchRow.board_id))]
+            last_ids = [last for _, last in counts.values()]
+            rows = {r.id: r for r in s.scalars(select(FetchRow).where(FetchRow.id.in_(last_ids + ok_ids)))}
+            good = {rows[i].board_id: rows[i] for i in ok_ids if i in rows}
+            failed = _failures(s, ids)
+            for b, title, url in chunk:
+                n_fetch, last_id = counts.get(b, (0, 0))
+                last = rows.get(last_id)
+                ok = good.get(b)
+                n_snap, change = snaps.get(b, (0, None))
+                out[b] = BoardStatus(b, title, url, n_snap, n_fetch, _aware(last.started_at) if last else None,
+                                     _aware(ok.started_at) if ok else None, change, failed.get(b, 0),
+                                     last.error if last is not None and last.status == "failed" else None)
+        return out
+    result: dict[str, BoardStatus] = store._run(f"reading the status of {len(boards)} board(s)", fn)
     return result
 
 
