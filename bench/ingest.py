@@ -97,6 +97,8 @@ def bench(name: str, board: dict[str, object], doc: bytes, changed: bytes, bare:
     print(f"  {'bare ' + bare_name:28} {t_bare * 1000:8.1f} ms  {n / t_bare:>10,.0f} rows/s")
     print(f"  {'parse (' + spec.format + ' source)':28} {t_parse * 1000:8.1f} ms  {n / t_parse:>10,.0f} rows/s")
     print(f"  {'normalize':28} {t_norm * 1000:8.1f} ms  {n / t_norm:>10,.0f} rows/s")
+    print(f"  {'parse + normalize':28} {(t_parse + t_norm) * 1000:8.1f} ms  = {(t_parse + t_norm) / t_bare:.2f}x the "
+          "bare parse")
     store_t = max(t_first - t_parse - t_norm, 1e-9)
     print(f"  {'store (hash, archive, save)':28} {store_t * 1000:8.1f} ms  {n / store_t:>10,.0f} rows/s")
     print(f"  {'pipeline, first import':28} {t_first * 1000:8.1f} ms  = {t_first / t_bare:.2f}x the bare parse")

@@ -12,6 +12,7 @@ RawRow = Mapping[str, str | None]
 
 MAX_CELL = 10_000  # characters of a cell that are kept; longer (pathological) cells are cut, with a warning
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")  # + controls
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates (JSON "\ud800") cannot be stored as UTF-8
 _NO_VALUE = frozenset({"", "-", "--", "—", "–", "−", "n/a", "na", "nan", "none", "null", "unknown", "?", "tbd",
                        "not available", "/"})
@@ -24,7 +25,6 @@ _WS = re.compile(r"\s*")
 _MARK_END = frozenset("]*†‡§¶")
 _NUMBER = re.compile(
     r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
-_SCALED = re.compile(r"(\d+(?:\.\d+)?)([kKmMbBgGtT])")  # a plain number and a unit letter, nothing else
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "%": 1.0}
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?")
 _MONTHS = {m: i for i, m in enumerate(
@@ -49,8 +49,10 @@ def _is_badge(ch: str) -> bool:
 def clean_name(text: str | None) -> str:
     """A display name: clean text without emoji badges and footnote markers (`*tfp`, `†`, `[1]`)."""
     s = text or ""
-    if not s.isascii():
-        s = "".join(ch for ch in s if not _is_badge(ch))
+    if not s.isascii():  # each distinct non-ASCII character is looked up once (no ASCII character is a badge)
+        badges = [ch for ch in set(_NON_ASCII.findall(s)) if _is_badge(ch)]
+        if badges:
+            s = s.translate(dict.fromkeys(map(ord, badges)))
     s = clean_text(s)
     if not s or (s[-1] not in _MARK_END and " *" not in s):
         return s

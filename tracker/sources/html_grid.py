@@ -1,0 +1,184 @@
+"""An HTML table's own rows as text: the cell walk, colspan/rowspan expansion, header rows and column labels.
+
+A table is read into `TableRows` (each row's td/th text, plus what the expansion needs), either all at once from a
+parsed tree (`read_table`) or a batch of rows at a time while the document streams in (html_stream.py); `grid()`
+then expands the spans. Most rows are plain (only <td> cells without spans or markup inside): those are read with
+one `.text` per cell, the others cell by cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import lxml.etree
+
+from ..errors import ParseError
+
+Element = Any  # lxml's stubs type xpath() results as a wide union; elements are lxml.etree._Element
+Cell = tuple[str, bool]  # (cell text, is header cell)
+Grid = list[list[Cell]]
+Line = tuple[list[str], list[bool] | None]  # a grid row: its cells' text, and which are <th> (None: none is)
+Spans = list[tuple[str | None, str | None]]  # a row's td/th cells' (rowspan, colspan) attributes
+_MAX_SPAN = 1000
+_GRID_PER_CELL, _GRID_SLACK = 10, 100_000  # how far colspan/rowspan may expand a table
+_MAX_LABEL = 1000  # header characters that count as a column label
+ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")  # a table's own rows, in document order
+_THEAD: Any = lxml.etree.XPath("count(./thead/tr)")
+_TEXT_AND_BREAKS: Any = lxml.etree.XPath(".//text() | .//br")
+
+
+def cell_text(cell: Element) -> str:
+    """All text inside a cell (cheap for the common cell without markup)."""
+    if len(cell) == 0:
+        return str(cell.text or "")
+    # a line break separates words; read, never written back (lxml refuses text with control characters)
+    return "".join(str(t) if isinstance(t, str) else " " for t in _TEXT_AND_BREAKS(cell))
+
+
+@dataclass
+class TableRows:
+    """A table's own rows as read so far, in document order, before spans are expanded."""
+
+    lines: list[Line] = field(default_factory=list)  # every row's td/th cells, each once
+    spans: dict[int, Spans] = field(default_factory=dict)  # rows where a child element has colspan/rowspan
+    children: int = 0  # child nodes of all rows (the expansion's budget)
+    thead: int = 0  # rows inside <thead>
+
+    def add(self, trs: Iterable[Element]) -> None:
+        """Read rows in order: a plain row (only <td> cells without spans or markup inside) with one .text per
+        cell, any other row cell by cell."""
+        lines = self.lines
+        for tr in trs:
+            texts = [(c.text or "") if c.tag == "td" and not len(c) and (not c.keys() or (
+                c.get("colspan") is None and c.get("rowspan") is None)) else None for c in tr]
+            if None in texts:
+                self._add_special(tr)
+            else:
+                lines.append((texts, None))  # type: ignore[arg-type]  # no None left
+                self.children += len(texts)
+
+    def _add_special(self, tr: Element) -> None:
+        cells = [c for c in tr if c.tag == "td" or c.tag == "th"]
+        heads = [c.tag == "th" for c in cells]
+        self.lines.append(([cell_text(c) for c in cells], heads if any(heads) else None))
+        self.children += len(tr)
+        # a processing instruction has .get() too (its pseudo-attributes): only elements count, as in XPath
+        if any(isinstance(c.tag, str) and (c.get("colspan") is not None or c.get("rowspan") is not None)
+               for c in tr):
+            self.spans[len(self.lines) - 1] = [(c.get("rowspan"), c.get("colspan")) for c in cells]
+
+    def grid(self, where: str) -> list[Line]:
+        """The rows with colspan/rowspan expanded, repeating spanned cells.
+
+        Spans are clamped: a colspan to the table's widest row (most td/th cells in one row), a rowspan to the
+        rows left, both to 1000; a table that still expands past 10 grid cells per child of its rows (plus
+        100,000) is a ParseError naming `where`.
+        """
+        if not self.spans:
+            return self.lines
+        lines, n = self.lines, len(self.lines)
+        width = min(max([len(texts) for texts, _ in lines], default=1), _MAX_SPAN)
+        room = limit = _GRID_PER_CELL * self.children + _GRID_SLACK
+        out: list[Line] = []
+        pending: dict[int, tuple[int, Cell]] = {}  # column -> (rows it still covers, its cell)
+        spanned = iter([*sorted(self.spans), n])
+        i, upto = 0, next(spanned)
+        while i < n:
+            if not pending and i < upto:  # rows untouched by spans, up to the next spanned row: as they are
+                run = lines[i:upto]
+                out.extend(run)
+                room -= sum([len(texts) for texts, _ in run])
+                i = upto
+            else:
+                texts, heads = lines[i]
+                cells = list(zip(texts, heads or [False] * len(texts), strict=True))
+                row = _expand(cells, self.spans.get(i) or [(None, None)] * len(cells), pending, width,
+                              min(n - i, _MAX_SPAN), room)
+                flags = [h for _, h in row]
+                out.append(([t for t, _ in row], flags if any(flags) else None))
+                room -= len(row)
+                i += 1
+                if i > upto:
+                    upto = next(spanned)
+            if room < 0:  # room only shrinks: checked after a run of rows as after each
+                raise ParseError(f"{where}: colspan/rowspan expand it past {limit} cells ({_GRID_PER_CELL} per "
+                                 f"<td>/<th> plus {_GRID_SLACK}); the table is malformed")
+        return out
+
+
+def read_table(table: Element) -> TableRows:
+    """A parsed table's own rows (not nested tables')."""
+    rows = TableRows(thead=int(_THEAD(table)))
+    rows.add(ROWS(table))
+    return rows
+
+
+def _span(value: str | None, limit: int) -> int:
+    try:
+        return max(1, min(int(str(value if value is not None else "1").strip() or 1), limit))
+    except ValueError:
+        return 1
+
+
+def _expand(cells: list[Cell], spans: Spans, pending: dict[int, tuple[int, Cell]], max_colspan: int,
+            max_rowspan: int, room: int) -> list[Cell]:
+    """One grid row: cells placed left to right around the columns still held by rowspans from above."""
+    row: list[Cell] = []
+    for slot, (rowspan_attr, colspan_attr) in zip(cells, spans, strict=True):
+        col = len(row)
+        while col in pending:
+            row.append(_take(pending, col))
+            col += 1
+        rowspan = _span(rowspan_attr, max_rowspan)
+        colspan = _span(colspan_attr, max_colspan)
+        if rowspan > 1:
+            pending.update((c, (rowspan - 1, slot)) for c in range(col, col + colspan))
+        row.extend([slot] * colspan)
+        if len(row) > room:
+            return row
+    for col in sorted(c for c in pending if c >= len(row)):
+        row.extend([("", False)] * (col - len(row)))
+        row.append(_take(pending, col))
+    return row
+
+
+def _take(pending: dict[int, tuple[int, Cell]], col: int) -> Cell:
+    """The cell a rowspan from above holds in `col`, one row fewer to go."""
+    left, held = pending[col]
+    if left > 1:
+        pending[col] = (left - 1, held)
+    else:
+        del pending[col]
+    return held
+
+
+def as_cells(line: Line) -> list[Cell]:
+    """A grid row as (text, is header cell) pairs."""
+    texts, heads = line
+    return list(zip(texts, heads or [False] * len(texts), strict=True))
+
+
+def header_count(n_thead: int, grid: list[Line]) -> int:
+    """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
+    if n_thead:
+        return n_thead
+    n = 0
+    for texts, heads in grid:
+        if texts and heads is not None and all(heads):
+            n += 1
+        else:
+            break
+    return n or 1
+
+
+def column_labels(header_rows: Grid) -> list[list[str]]:
+    """Each column's candidate labels: every distinct header level and the levels joined top to bottom."""
+    width = max((len(r) for r in header_rows), default=0)
+    labels: list[list[str]] = []
+    for col in range(width):
+        levels = list(dict.fromkeys(" ".join(r[col][0][:_MAX_LABEL].split()) for r in header_rows if col < len(r)))
+        levels = [x for x in levels if x]
+        labels.append([*reversed(levels), " ".join(levels)] if len(levels) > 1 else levels)
+    return labels
