@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import partial
 
 from .models import Change, ChangeKind, Row
 from .numbers import fmt
@@ -62,8 +63,8 @@ def leader(rows: Sequence[Row], metric: str, higher_is_better: bool,
     best: Row | None = None
     best_value = 0.0
     for row in rows:
-        v = row.value(metric)
-        if v is not None and (best is None or better(v, best_value, higher_is_better)):
+        v = row.values.get(metric)
+        if v is not None and (best is None or (v > best_value if higher_is_better else v < best_value)):
             best, best_value = row, v
     if best is not None and incumbent is not None and best.key != incumbent:
         for row in rows:
@@ -132,7 +133,11 @@ def parse_interval(text: str | None, value: float | None) -> tuple[float, float]
 def diff(prev: Sequence[Row], curr: Sequence[Row], *, title: str, metric: str, tracked: Sequence[str],
          higher_is_better: bool, prev_leader: Row | None, curr_leader: Row | None,
          record: Record | None, rules: Rules | None = None, renames: Mapping[Key, Key] | None = None) -> list[Change]:
-    """Changes from `prev` to `curr`: new_sota, leader_changed, then entries renamed/added/removed, scores changed."""
+    """Changes from `prev` to `curr`: new_sota, leader_changed, then entries renamed/added/removed, scores changed.
+
+    One pass over each side with plain dict lookups; an entry's label is made once, and only when a message
+    needs it (a 20,000-entry board can give 40,000 changes).
+    """
     r = rules or Rules(metric, tuple(tracked), higher_is_better)
     renames = renames or {}
     renamed_to = {new: old for old, new in renames.items()}
@@ -146,31 +151,64 @@ def diff(prev: Sequence[Row], curr: Sequence[Row], *, title: str, metric: str, t
     curr_by_key = {row.key: row for row in curr}
     if curr_leader is not None and not kept_place and (prev_leader is None or prev_leader.key != curr_leader.key):
         changes.append(_leader_change(title, r, prev_leader, curr_leader, curr_by_key))
-    prev_by_key = {row.key: row for row in prev}
+    name = _labeler(r.key)
+    tolerance, add = r.tolerance, changes.append
+    found = {row.key: row for row in prev}.get
     for row in curr:
-        old = prev_by_key.get(row.key) or prev_by_key.get(renamed_to.get(row.key, ()))
+        key, now = row.key, row.values
+        old = found(key) or found(renamed_to.get(key, ()))
         if old is None:
-            v = row.value(metric)
-            changes.append(Change(ChangeKind.ENTRY_ADDED, row.model, row.key,
-                                  f"{title}: {label(row, r.key)} added with {metric} {fmt(v)}", metric, v))
+            v = now.get(metric)
+            add(_change(ChangeKind.ENTRY_ADDED, row.model, key, f"{title}: {name(row)} added with {metric} {fmt(v)}",
+                        metric, v))
             continue
-        if old.key != row.key:
-            changes.append(Change(ChangeKind.ENTRY_RENAMED, row.model, row.key,
-                                  f"{title}: {label(old, r.key)} is now listed as {label(row, r.key)} "
-                                  f"({metric} {fmt(row.value(metric))})", metric, row.value(metric), old.model,
-                                  old.value(metric)))
+        if old.key != key:
+            v = now.get(metric)
+            add(_change(ChangeKind.ENTRY_RENAMED, row.model, key, f"{title}: {name(old)} is now listed as "
+                        f"{name(row)} ({metric} {fmt(v)})", metric, v, old.model, old.values.get(metric)))
+        was, label_text = old.values, ""
         for m in tracked:
-            a, b = old.value(m), row.value(m)
-            if a != b and (a is None or b is None or abs(a - b) > r.tolerance):
-                changes.append(Change(ChangeKind.SCORE_CHANGED, row.model, row.key,
-                                      f"{title}: {label(row, r.key)} {m} {fmt(a)} -> {fmt(b)}", m, b, old.model, a))
+            a, b = was.get(m), now.get(m)
+            if a != b and (a is None or b is None or abs(a - b) > tolerance):
+                label_text = label_text or name(row)
+                add(_change(ChangeKind.SCORE_CHANGED, row.model, key, f"{title}: {label_text} {m} {fmt(a)} -> {fmt(b)}",
+                            m, b, old.model, a))
     for row in prev:
         if row.key not in curr_by_key and row.key not in renames:
-            v = row.value(metric)
-            changes.append(Change(ChangeKind.ENTRY_REMOVED, row.model, row.key,
-                                  f"{title}: {label(row, r.key)} removed (was {metric} {fmt(v)})", metric, None,
-                                  row.model, v))
+            v = row.values.get(metric)
+            add(_change(ChangeKind.ENTRY_REMOVED, row.model, row.key, f"{title}: {name(row)} removed (was {metric} "
+                        f"{fmt(v)})", metric, None, row.model, v))
     return changes
+
+
+def _labeler(key: Sequence[str]) -> Callable[[Row], str]:
+    """label(row, key) as a function of the row; just the model when `key` has no other field."""
+    if all(k == "model" for k in key):
+        return _model_of
+    return partial(label, key=key)
+
+
+def _model_of(row: Row) -> str:
+    return row.model
+
+
+_CHANGE_FIELDS = tuple(f.name for f in fields(Change))
+# Change is a frozen dataclass without __slots__ or __post_init__: filling its __dict__ gives the same object as its
+# __init__ at half the cost (tests/test_perf_store_fast.py compares them), which counts on 40,000 changes
+_FAST = not hasattr(Change, "__slots__") and not hasattr(Change, "__post_init__") and _CHANGE_FIELDS == (
+    "kind", "model", "key", "message", "metric", "value", "previous_model", "previous_value", "significant", "margin",
+    "published", "backdated")
+
+
+def _change(kind: ChangeKind, model: str | None, key: Key | None, message: str, metric: str | None,
+            value: float | None, previous_model: str | None = None, previous_value: float | None = None) -> Change:
+    """A Change of one entry (no significance, margin, published date or backdating)."""
+    if not _FAST:
+        return Change(kind, model, key, message, metric, value, previous_model, previous_value)
+    change = object.__new__(Change)
+    change.__dict__.update(zip(_CHANGE_FIELDS, (kind, model, key, message, metric, value, previous_model,
+                                                previous_value, None, None, None, False), strict=True))
+    return change
 
 
 def _published(row: Row, rules: Rules) -> str | None:

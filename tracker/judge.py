@@ -11,6 +11,7 @@ from .diff import Key, Record, Rules, diff, find_renames, leader, parse_interval
 from .models import Change, ChangeKind, Row
 from .normalize import apply_aliases
 from .store import Store
+from .store.codec import gc_paused
 
 
 def rules(spec: BoardSpec) -> Rules:
@@ -43,6 +44,12 @@ def judge(spec: BoardSpec, prev: Sequence[Row] | None, prev_leader_key: Key | No
 
     The current aliases apply to both sides, so adding an alias never creates events by itself.
     """
+    with gc_paused():  # tens of thousands of new changes: see gc_paused
+        return _judge(spec, prev, prev_leader_key, curr, record)
+
+
+def _judge(spec: BoardSpec, prev: Sequence[Row] | None, prev_leader_key: Key | None, curr: Sequence[Row],
+           record: Record | None) -> Judgement:
     r = rules(spec)
     if prev is None:
         return Judgement(leader(curr, spec.metric, spec.higher_is_better, None, spec.tolerance), (), {})

@@ -20,7 +20,7 @@ from ..errors import StoreError
 from ..models import Change, Event, Fetch, Row, Snapshot
 from . import migrate
 from .bulk import dump_key, event_values, insert_events
-from .codec import Encoded, pack_rows
+from .codec import Encoded, gc_paused, pack_rows
 from .latest import replace_latest
 from .lock import HeldLock, store_lock
 from .outbox import Outbox
@@ -152,9 +152,14 @@ class Store(Queries):
              health: Change | None = None) -> tuple[Snapshot, list[Event]]:
         """Store a snapshot, its events, its fetch record and a source-health event in one transaction.
 
-        Core statements only: the snapshot and fetch rows one INSERT each, the events one executemany.
+        Core statements only: the snapshot and fetch rows one INSERT each, the events one executemany. No cyclic
+        garbage collection meanwhile (see gc_paused): a big board's save makes 100,000s of short-lived objects.
         """
         def fn(s: Session) -> tuple[Snapshot, list[Event]]:
+            with gc_paused():
+                return write(s)
+
+        def write(s: Session) -> tuple[Snapshot, list[Event]]:
             leader = snap.leader
             conn = s.connection()
             values = {"board_id": snap.board, "observed_at": snap.observed_at, "stored_at": datetime.now(UTC),
