@@ -26,6 +26,7 @@ from .sources import has_element
 from .sources import parse_document as parse_source
 from .store import Encoded, FetchInfo, NewSnapshot, Store, encode_rows, prune, sha256
 from .store.batch import FetchBatch
+from .store.codec import gc_paused
 from .store.runstate import BoardState
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,18 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     unless the document fails. `last` is the board's last good fetch when the caller has registered the board and
     read it already (run_source), so neither is done twice. `prepared` holds the board's rows when its document is
     shared by many boards (a collection): then nothing is parsed or archived here.
+
+    The cyclic garbage collector waits until the import is done (store.codec.gc_paused): an import's rows,
+    changes and events hold no cycles and most are gone by then, so the collector never walks them.
     """
+    with gc_paused():
+        return _ingest(spec, page, ctx, origin=origin, observed_at=observed_at, backfilled=backfilled, force=force,
+                       notify=notify, ref=ref, recovered=recovered, last=last, prepared=prepared)
+
+
+def _ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str, observed_at: datetime | None,
+            backfilled: bool, force: bool, notify: bool, ref: str | None, recovered: Change | None,
+            last: Fetch | Unread | None, prepared: Prepared | None) -> RunResult:
     store = ctx.store
     if isinstance(last, Unread):  # called alone (import, backfill, add): register the board, read its last fetch
         store.ensure_board(spec.id, spec.title, spec.url)
@@ -83,10 +95,10 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
     if last is not None and last.raw_sha == raw_sha and last.parse_hash == spec.parse_hash and not force:
         return RunResult(spec.id, "unchanged", events=_unchanged(spec, ctx, _replace(info, encoding=last.encoding),
                                                                   recovered))
-    head = store.latest(spec.id)
     page = replace(page, hint_encoding=last.encoding if last is not None else None)
     try:
         rows, warnings, encoding = parse_document(page, spec) if prepared is None else prepared.result()
+        head = store.latest(spec.id)  # read after the parse, whose peak memory need not hold the previous rows too
         guards.check(spec, rows, head, force)
     except ParseError as exc:
         if prepared is None:
@@ -106,6 +118,8 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
                          warnings=tuple(info.warnings))
     verdict = judge(spec, head.rows if head else None, head.leader_key if head else None, rows,
                     record_of(store, spec) if head else None)
+    status = "baseline" if head is None else "changed"
+    head = None  # the previous version's rows need not live through the save (a big board's peak memory)
     new_leader, changes = verdict.leader, list(verdict.changes)
     if prepared is None:
         ctx.archive.put(page.content)
@@ -113,7 +127,6 @@ def ingest(spec: BoardSpec, page: Page, ctx: Context, *, origin: str = "run", ob
         NewSnapshot(spec.id, when, rows, digest, raw_sha, new_leader,
                     new_leader.value(spec.metric) if new_leader else None, backfilled, encoded, notify),
         changes, _replace(info, status="changed"), recovered)
-    status = "baseline" if head is None else "changed"
     logger.info("%s: stored snapshot #%d (%d rows, %d events)", spec.id, snap.id, len(rows), len(events))
     return RunResult(spec.id, status, snap.id, len(rows), tuple(events), warnings=tuple(info.warnings))
 
