@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import compiled  # bench/common.py (this folder is on sys.path when a bench runs)
+
 
 def measure(cmd: list[str], repeat: int) -> tuple[float, float]:
     """Best wall time (s) and the peak RSS (MB) of that run."""
@@ -35,15 +37,6 @@ def measure(cmd: list[str], repeat: int) -> tuple[float, float]:
     return best
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def compiled(*checkouts: Path) -> None:
-    """Write the bytecode of each checkout's tracker package first, as `pip install` does: an editable checkout
-    run with PYTHONDONTWRITEBYTECODE=1 (this machine's default) would otherwise compile every module at every start,
-    which an installed tracker (or urlwatch) never does."""
-    for root in checkouts:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "tracker")], capture_output=True,
-                       check=True)
 
 
 def main() -> int:

@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from common import compiled  # bench/common.py (this folder is on sys.path when a bench runs)
+
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 250  # 127.0.0.1 .. 127.0.0.250
 
@@ -142,15 +144,6 @@ def passes(boards: Boards, cmd: list[str], which: list[str], cwd: Path) -> dict[
         out["changed"] = timed(cmd, cwd)
     out["unchanged"] = timed(cmd, cwd)
     return {k: v for k, v in out.items() if k in which}
-
-
-def compiled(*checkouts: Path) -> None:
-    """Write the bytecode of each checkout's tracker package first, as `pip install` does: an editable checkout
-    run with PYTHONDONTWRITEBYTECODE=1 (this machine's default) would otherwise compile every module at every start,
-    which an installed tracker (or urlwatch) never does."""
-    for root in checkouts:
-        subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "tracker")], capture_output=True,
-                       check=True)
 
 
 def main() -> int:

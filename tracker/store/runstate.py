@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ..models import BoardStatus, Fetch
-from .queries import fetch_of
+from .queries import _aware, fetch_of
 from .schema import BoardRow, FetchRow, SnapshotRow
 
 if TYPE_CHECKING:
@@ -110,10 +110,6 @@ def _failures(s: Session, ids: list[str]) -> dict[str, int]:
     return {str(b): int(n) for b, n in s.execute(select(FetchRow.board_id, func.count()).where(
         FetchRow.board_id.in_(ids), FetchRow.status == "failed", FetchRow.origin == "run",
         FetchRow.id > func.coalesce(last_ok, 0)).group_by(FetchRow.board_id))}
-
-
-def _aware(t: datetime | None) -> datetime | None:
-    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
 def _register(s: Session, chunk: Sequence[tuple[str, str, str]], ids: list[str]) -> None:
