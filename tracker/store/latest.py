@@ -18,6 +18,7 @@ from sqlalchemy import ForeignKey, Integer, Text, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..models import Row
+from . import pgcopy
 from .schema import Base, EventRow, SnapshotRow
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ def replace_latest(s: Session, board: str, snapshot_id: int, rows: Sequence[Row]
     """
     conn = s.connection()
     conn.execute(delete(LatestRowRow).where(LatestRowRow.board_id == board))
+    if pgcopy.usable(conn):  # PostgreSQL through psycopg: one COPY (pgcopy.py says why)
+        pgcopy.copy_rows(conn, "latest_row", COLUMNS, _values(board, snapshot_id, rows, leader_key))
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO latest_row ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * 8)})"
     values = _values(board, snapshot_id, rows, leader_key)
