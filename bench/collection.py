@@ -1,6 +1,8 @@
 """A Papers-With-Code-sized collection: one generated pwc document of N boards, first / unchanged / changed runs.
 
-Run: .venv/bin/python bench/collection.py [--boards 10000] [--rows 30]
+Run: .venv/bin/python bench/collection.py [--boards 10000] [--rows 30] [--database postgresql+psycopg://...]
+With --database the store is that database (a scratch PostgreSQL only: it is emptied first, DROP SCHEMA public
+CASCADE), e.g. `--database $(.ci/postgres | tail -n1)`; without it, a temporary SQLite file.
 Targets (issue 11): 10,000 boards / 300,000 rows: first run <= 90 s, unchanged run <= 3 s, peak memory <= 1.5 GB
 (ru_maxrss of this process; the bare parse runs in another). Each figure is also given as a ratio to a bare
 json.loads of the same document, the floor any reader of it pays.
@@ -18,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import emptied  # bench/common.py (this folder is on sys.path when a bench runs)
 
 from tracker import config
 from tracker.collect import run_collection
@@ -54,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--boards", type=int, default=10_000)
     ap.add_argument("--rows", type=int, default=30)
+    ap.add_argument("--database", help="a scratch PostgreSQL URL to store into (emptied first)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "evaluation-tables.json"
@@ -63,7 +68,8 @@ def main() -> None:
             [sys.executable, "-c", "import json, sys, time; d = open(sys.argv[1], 'rb').read(); "
              "t = time.perf_counter(); json.loads(d); print(time.perf_counter() - t)", str(path)],
             check=True, capture_output=True, text=True).stdout)
-        settings = config.parse({"storage": {"url": f"sqlite:///{tmp}/t.db"}, "collection": [
+        url = emptied(args.database) if args.database else f"sqlite:///{tmp}/t.db"
+        settings = config.parse({"storage": {"url": url}, "collection": [
             {"id": "pwc", "url": f"file://{path}", "format": "pwc", "max_bytes": 400_000_000}]}, base=Path(tmp))
         coll = settings.collections[0]
         store = Store(settings.storage_url)

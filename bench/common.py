@@ -14,3 +14,15 @@ def compiled(*checkouts: Path) -> None:
     for root in checkouts:
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "tracker")], capture_output=True,
                        check=True)
+
+
+def emptied(url: str) -> str:
+    """Drop everything in a scratch PostgreSQL database (a bench's --database), so a run starts on a new store;
+    the URL back."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import lxml.html
+from common import emptied  # bench/common.py (this folder is on sys.path when a bench runs)
 
 from tracker import config
 from tracker.models import Page
@@ -33,16 +34,6 @@ REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "
 
 
 DATABASE: str | None = None  # --database
-
-
-def emptied(url: str) -> None:
-    """Drop everything in a scratch PostgreSQL database (--database), so each import starts on a new store."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:
