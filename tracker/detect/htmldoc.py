@@ -10,7 +10,7 @@ from lxml.cssselect import CSSSelector
 
 from ..errors import ParseError
 from ..sources.base import one_line
-from ..sources.html_table import column_labels, split_header, table_grid
+from ..sources.html_table import column_labels, split_header, table_grid, without_xml_declaration
 from .tables import Candidate, Column
 
 _CSS_IDENT = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
@@ -19,7 +19,8 @@ _CSS_IDENT = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 def html_tables(url: str, text: str) -> list[Candidate]:
     """One candidate per <table> with body rows, with a `selector` for it when the page has several tables."""
     try:
-        doc = lxml.etree.fromstring(text.replace("\x00", ""), lxml.etree.HTMLParser(remove_comments=True))
+        doc = lxml.etree.fromstring(without_xml_declaration(text).replace("\x00", ""),
+                                    lxml.etree.HTMLParser(remove_comments=True))
     except (lxml.etree.LxmlError, ValueError) as exc:
         raise ParseError(f"{url} is not parseable HTML: {one_line(str(exc))}") from exc
     if doc is None:

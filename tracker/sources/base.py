@@ -62,8 +62,9 @@ def decode(page: Page, spec: BoardSpec) -> tuple[str, str]:
     The order, first that works: the board's `encoding`; the charset the server declared (skipped when it is
     unknown, no document encoding, or fails on these bytes); a byte-order mark (UTF-8, or UTF-16, where an
     odd number of bytes is a ParseError); strict UTF-8; `page.hint_encoding` (the encoding of this board's
-    last good document, so a latin-1 board keeps decoding the same way); charset-normalizer's detection.
-    An empty or white-space-only document is a ParseError.
+    last good document, so a latin-1 board keeps decoding the same way); the encoding the document declares in
+    its first 1,024 bytes (`<?xml ... encoding=...?>` or `<meta charset>`, as a browser's prescan reads it);
+    charset-normalizer's detection. An empty or white-space-only document is a ParseError.
     """
     data = page.content
     found = _strict(data, spec.encoding) or _strict(data, page.encoding)
@@ -71,7 +72,8 @@ def decode(page: Page, spec: BoardSpec) -> tuple[str, str]:
         found = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8"
     elif found is None and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         found = _utf16(page, spec)
-    found = found or _strict(data, "utf-8") or _strict(data, page.hint_encoding) or _detect(page, spec)
+    found = found or _strict(data, "utf-8") or _strict(data, page.hint_encoding) or _declared(data) \
+        or _detect(page, spec)
     text = found[0].lstrip("\ufeff")
     if not text.strip():
         what = f"{len(data)} bytes of white space" if data else "no content"
@@ -91,6 +93,24 @@ def _strict(data: bytes, encoding: str | None) -> tuple[str, str] | None:
         return data.decode(name), name
     except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
+
+
+def _declared(data: bytes) -> tuple[str, str] | None:
+    """`data` decoded with the encoding its first 1,024 bytes declare, or None (none declared, or it fails).
+    A declared ISO-8859-1 is read as windows-1252 first, as browsers do (the WHATWG encoding labels)."""
+    match = _DECLARATION.search(data[:1024])
+    if match is None:
+        return None
+    name = (match.group(1) or match.group(2)).decode("ascii")
+    try:
+        latin1 = codecs.lookup(name).name == "iso8859-1"
+    except LookupError:
+        return None
+    return (_strict(data, "cp1252") if latin1 else None) or _strict(data, name)
+
+
+_DECLARATION = re.compile(rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
+                          rb"""|<meta\s[^>]*?\bcharset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
 
 
 def _utf16(page: Page, spec: BoardSpec) -> tuple[str, str]:

@@ -7,6 +7,7 @@ whole tree is never held; a document the streaming reader leaves alone is parsed
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
@@ -73,6 +74,7 @@ class HtmlTable(Source):
 
     def _parse(self, page: Page, spec: BoardSpec) -> Parsed:
         text, encoding = decode(page, spec)
+        text = without_xml_declaration(text)
         data = _utf8(text)
         if data is not None:
             text = ""  # not needed any more: the document is read from `data`
@@ -116,10 +118,17 @@ class HtmlTable(Source):
         return Parsed(rows, warnings, encoding)
 
 
+def without_xml_declaration(text: str) -> str:
+    """Decoded text without a leading `<?xml ... ?>` (XHTML pages start with one): lxml refuses text that
+    declares an encoding, and once the bytes are decoded the declaration has nothing left to say."""
+    return _XML_DECLARATION.sub("", text, count=1) if "<?xml" in text[:512] else text
+
+
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml\s[^>]*\?>")
+
+
 def _utf8(text: str) -> bytes | None:
     """The document as UTF-8 for lxml (cheaper than text), or None where lxml reads the text differently."""
-    if text.startswith("<?xml"):  # lxml refuses text (not bytes) with an XML encoding declaration: kept so
-        return None
     try:
         return text.replace("\x00", "").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: parsed as text, as before
