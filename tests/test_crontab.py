@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,40 @@ def test_due_reads_every_board_at_once_and_agrees_with_due_at(store: Store) -> N
     assert seen[0] <= 1
     assert got == [spec.id for spec in s.boards if scheduler.due_at(s, store, spec, now) <= now]
     assert "b0" in got and "b1" not in got and "b3" in got  # never fetched; fetched 20 min ago hourly; failed 1 h ago
+
+
+FALL_BACK = datetime(2025, 10, 26, 0, 0, tzinfo=UTC)  # Europe/Berlin: 03:00 CEST (01:00Z) -> 02:00 CET (01:00Z)
+
+
+@pytest.mark.parametrize(("expr", "n"), [("*/15 * * * *", 16), ("0 * * * *", 5), ("30 2 * * *", 3),
+                                         ("7,37 1-3 * * *", 8)])
+def test_fire_times_go_forward_through_the_hour_summer_time_repeats(expr: str, n: int) -> None:
+    """Each next fire time is later than the one before, each fire time comes once, and a local time the repeated
+    hour holds twice fires once (at its first pass), as cron does; `run --due` and the service's trigger agree."""
+    fires, t = [], FALL_BACK - timedelta(minutes=1)
+    for _ in range(n):
+        nxt = crontab.next_after(expr, "Europe/Berlin", t)
+        assert nxt is not None and nxt > t
+        fires.append(nxt)
+        t = nxt
+    assert len(set(fires)) == len(fires)
+    if expr == "30 2 * * *":
+        assert fires[:2] == [datetime(2025, 10, 26, 0, 30, tzinfo=UTC), datetime(2025, 10, 27, 1, 30, tzinfo=UTC)]
+    if expr == "0 * * * *":  # 02:00 CEST (00:00Z), 02:00 CET (01:00Z), 03:00 CET (02:00Z): every hour that passes
+        assert fires[:4] == [FALL_BACK + timedelta(hours=h) for h in range(4)]
+    s = load(expr, "Europe/Berlin")
+    trig = scheduler.trigger(s.boards[0], s.schedule, jitter=0)
+    for prev, nxt in pairwise(fires):
+        assert trig.get_next_fire_time(prev, prev + timedelta(seconds=5)) == nxt
+        for minutes in (1, 10):  # a board fetched just after a fire time is not due again before the next one
+            fetched = min(prev + timedelta(minutes=minutes), nxt - timedelta(seconds=1))
+            assert scheduler.next_due(s.boards[0], s.schedule, fetched, fetched) == nxt
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(["*/15 * * * *", "0 * * * *", "30 2 * * *", "45 1,2 * * 0", "0 3 * * *"]),
+       st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"]),
+       st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC)))
+def test_first_from_is_never_before_its_start(expr: str, tz: str, start: datetime) -> None:
+    got = crontab.first_from(expr, tz, start)
+    assert got is not None and got >= start and crontab.next_after(expr, tz, got) > got  # type: ignore[operator]

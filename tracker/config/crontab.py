@@ -30,13 +30,25 @@ def check(expr: str) -> None:
 
 def first_from(expr: str, tz: str, start: datetime) -> datetime | None:
     """The first fire time at or after `start` (aware), in UTC; None if the expression never fires again."""
-    base = start.astimezone(ZoneInfo(tz))
-    # CronSim yields times strictly after its start, to the second: begin just before `start`
-    base = base.replace(microsecond=0) - (timedelta(seconds=1) if base.microsecond == 0 else timedelta(0))
+    # CronSim yields times strictly after its start, to the second: begin just before `start`. The step back is
+    # taken in UTC and only then turned into local time, which marks the second pass through an hour that the
+    # end of summer time repeats (fold=1); local arithmetic would reset the fold and go back an hour, so in that
+    # hour `run --due` found every board due again and APScheduler's trigger never got past it
+    utc = start.astimezone(UTC)
+    utc = utc.replace(microsecond=0) - (timedelta(seconds=1) if utc.microsecond == 0 else timedelta(0))
+    base = utc.astimezone(ZoneInfo(tz))
     try:
-        return next(CronSim(expr, base)).astimezone(UTC)
+        times = CronSim(expr, base)
+        for _ in range(_TRIES):  # a time the repeated hour holds twice ("30 2 * * *") fires once, at its first
+            fire = next(times).astimezone(UTC)  # pass; from inside the second one cronsim may answer that one
+            if fire >= start:
+                return fire
     except (StopIteration, CronSimError):
-        return None
+        pass
+    return None
+
+
+_TRIES = 100
 
 
 def next_after(expr: str, tz: str, after: datetime) -> datetime | None:
