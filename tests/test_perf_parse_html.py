@@ -1,9 +1,12 @@
 """The HTML source read whole and read streaming give exactly what the previous version (kept here as the
 reference: a str parse, then a table walk element by element) gave: same raw rows, warnings and encoding, or the
-same ParseError, over random documents full of headers, spans, nested tables, markup, odd bytes and encodings."""
+same ParseError, over random documents full of headers, spans, nested tables, markup, odd bytes and encodings.
+The reference follows the reading rules added with the real-world quirks (visible text only, tfoot/hidden/section
+rows left out, rowspan=0, an XHTML declaration), each written the plain way."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,16 +40,59 @@ _MAX_SPAN = 1000
 _GRID_PER_CELL, _GRID_SLACK = 10, 100_000
 _PARSER = lxml.etree.HTMLParser(remove_comments=True)
 _OLD_ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
-_OLD_SPANNED: Any = lxml.etree.XPath("(./tr|./thead/tr|./tbody/tr|./tfoot/tr)/*[@colspan or @rowspan]")
-_OLD_TEXT_AND_BREAKS: Any = lxml.etree.XPath(".//text() | .//br")
+
+
+# what a reader sees (since the real-world quirks round): blocks and small print apart, hidden text and footnote
+# marks left out; written here recursively, element by element, as the plain reading of those rules
+APART = {"br", "hr", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "caption", "h1", "h2",
+         "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header", "footer", "figure",
+         "figcaption", "address", "nav", "aside", "details", "summary", "sup", "small"}
+UNSEEN = {"script", "style", "template", "noscript", "head", "title", "select", "option", "button"}
+
+
+def hidden(el: Element) -> bool:
+    style = (el.get("style") or "").replace(" ", "").lower()
+    classes = (el.get("class") or "").lower().split()
+    return el.get("hidden") is not None or "display:none" in style or "visibility:hidden" in style or any(
+        c in ("sr-only", "visually-hidden", "screen-reader-text", "visuallyhidden", "hidden") for c in classes)
+
+
+def footnote(el: Element) -> bool:
+    marks = r"[\[(]?(?:[0-9]{1,2}(?:[,\-–][0-9]{1,2})*|[a-z]|[*†‡§¶#]{1,3}(?:,[*†‡§¶#]{1,3})*)[\])]?"
+    return el.tag == "sup" and re.fullmatch(marks, "".join(el.itertext()).strip(), re.I) is not None
+
+
+def seen_text(el: Element) -> str:
+    out = el.text or ""
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in UNSEEN and not hidden(child) and not footnote(child):
+            apart = " " if child.tag in APART else ""
+            out += apart + seen_text(child) + apart
+        out += child.tail or ""
+    return out
 
 
 def cell_text(cell: Element) -> str:
-    """All text inside a cell (cheap for the common cell without markup)."""
+    """All text inside a cell a reader sees (cheap for the common cell without markup)."""
     if len(cell) == 0:
         return str(cell.text or "")
-    # a line break separates words; read, never written back (lxml refuses text with control characters)
-    return "".join(str(t) if isinstance(t, str) else " " for t in _OLD_TEXT_AND_BREAKS(cell))
+    return seen_text(cell)
+
+
+def kept_rows(table: Element) -> list[Element]:
+    """A table's own rows that can hold entries or headers: not <tfoot>, not hidden outside <thead>, not a
+    section heading (one cell spanning columns) outside <thead>."""
+    out = []
+    for tr in _OLD_ROWS(table):
+        section = tr.getparent().tag
+        if section == "tfoot" or (section != "thead" and hidden(tr)):
+            continue
+        cells = [c for c in tr if c.tag in ("td", "th")]
+        if section != "thead" and len(cells) == 1 and _span(cells[0], "colspan", _MAX_SPAN) > 1 \
+                and _span(cells[0], "rowspan", _MAX_SPAN) == 1:
+            continue
+        out.append(tr)
+    return out
 
 
 def _plain_row(tr: Element) -> list[Cell]:
@@ -61,9 +107,10 @@ def _plain_row(tr: Element) -> list[Cell]:
 
 def _span(cell: Element, name: str, limit: int) -> int:
     try:
-        return max(1, min(int(str(cell.get(name, "1")).strip() or 1), limit))
+        n = int(str(cell.get(name, "1")).strip() or 1)
     except ValueError:
         return 1
+    return limit if n == 0 and name == "rowspan" else max(1, min(n, limit))  # rowspan=0: the rest of the rows
 
 
 def table_grid(table: Element, where: str = "the table") -> Grid:
@@ -73,8 +120,9 @@ def table_grid(table: Element, where: str = "the table") -> Grid:
     rows left, both to 1000; a table that still expands past 10 grid cells per cell (plus 100,000) is a
     ParseError naming `where`.
     """
-    trs = _OLD_ROWS(table)
-    spanned = _OLD_SPANNED(table)
+    trs = kept_rows(table)
+    spanned = [c for tr in trs for c in tr if isinstance(c.tag, str) and (c.get("colspan") is not None
+                                                                         or c.get("rowspan") is not None)]
     if not spanned:
         return [_plain_row(tr) for tr in trs]
     span_rows = {c.getparent() for c in spanned}  # the rows that need the slow path (with what rowspans hold)
@@ -149,6 +197,7 @@ def split_header(table: Element, grid: Grid) -> int:
 def reference(page: Page, spec: BoardSpec) -> Parsed:
     """The previous HtmlTable.parse."""
     text, encoding = decode(page, spec)
+    text = re.sub(r"\A(?:\s*<\?xml\s[^>]*\?>)+", "", text)  # an XHTML page's declaration (lxml refuses it in text)
     try:
         doc = lxml.etree.fromstring(text.replace("\x00", ""), _PARSER)
     except (lxml.etree.LxmlError, ValueError) as exc:
@@ -224,7 +273,12 @@ ODD = ["<!-- c -->", "<?pi colspan='2'?>", "&amp;", "&#31;", "&nbsp;", "\x00", "
        "<span colspan=2>", "<?xml version='1.0' encoding='latin-1'?>", "</table>", "<tr>", "<td>", "<th>"]
 LABELS = ["model", "score", "size", "note", "a model", "top 1", "Score ", "MODEL", ""]
 SPANS = ["", " rowspan=2", " colspan=2", " rowspan=3 colspan=2", " rowspan='x'", " colspan=0", " rowspan=99999",
-         " class=c", " colspan=' 2 '", " class=c rowspan=2", " ROWSPAN=2", " colspan"]
+         " class=c", " colspan=' 2 '", " class=c rowspan=2", " ROWSPAN=2", " colspan", " rowspan=0", " colspan=9",
+         " hidden", " class='x sr-only'", " style='DISPLAY: none'"]
+MARKUP = ["<b>", "<br>", "<i>x</i>", "<?p?>", "<!--c-->", "<sup>1</sup>", "<sup>[a]</sup>", "<sup>new model</sup>",
+          "<span style='display:none'>9</span>", "<div>d</div>", "<small>2.5</small>", "<script>s=1</script>",
+          "<span class=visually-hidden>h</span>", "<p>", "<sub>2</sub>"]
+ROW_OPEN = ["<tr>"] * 6 + ["<tr hidden>", "<tr style='visibility:hidden'>", "<tr class=c>"]
 odd = st.sampled_from(ODD)
 text = st.one_of(st.sampled_from(["m1", "m2", "1.5", "91%", "224", "x y", ""]), st.text(max_size=3), odd)
 
@@ -236,7 +290,7 @@ def cell(draw: Any, head: bool, depth: int, label: str | None = None) -> str:
     if depth and draw(st.integers(0, 15)) == 0:
         inner += draw(table(depth - 1))
     elif draw(st.integers(0, 5)) == 0:
-        inner = draw(st.sampled_from(["<b>", "<br>", "<i>x</i>", "<?p?>", "<!--c-->"])) + inner
+        inner = draw(st.sampled_from(MARKUP)) + inner if draw(st.booleans()) else inner + draw(st.sampled_from(MARKUP))
     close = "" if draw(st.integers(0, 6)) == 0 else f"</{tag}>"
     return f"<{tag}{draw(st.sampled_from(SPANS))}>{inner}{close}"
 
@@ -249,7 +303,7 @@ def row(draw: Any, head: bool, depth: int) -> str:
     else:
         cells = draw(st.lists(cell(head, depth), max_size=5))
     junk = draw(odd) if draw(st.integers(0, 8)) == 0 else ""
-    return "<tr>" + junk + "".join(cells) + ("" if draw(st.integers(0, 6)) == 0 else "</tr>")
+    return draw(st.sampled_from(ROW_OPEN)) + junk + "".join(cells) + ("" if draw(st.integers(0, 6)) == 0 else "</tr>")
 
 
 @st.composite

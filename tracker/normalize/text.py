@@ -11,7 +11,9 @@ from datetime import datetime
 RawRow = Mapping[str, str | None]
 
 MAX_CELL = 10_000  # characters of a cell that are kept; longer (pathological) cells are cut, with a warning
-_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")  # + controls
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u00a0\u2000-\u200a\u202f\u205f\u3000]+")  # + controls
+# invisible characters that join what is around them (zero-width space, soft hyphen, word joiner, BOM): dropped
+_INVISIBLE = re.compile(r"[\u00ad\u200b\u2060\ufeff]+")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # lone surrogates (JSON "\ud800") cannot be stored as UTF-8
 _NO_VALUE = frozenset({"", "-", "--", "—", "–", "−", "n/a", "na", "nan", "none", "null", "unknown", "?", "tbd",
@@ -23,8 +25,12 @@ _RUN_REV = re.compile(r"\*+|[†‡§¶]+")
 _TAG_REV = re.compile(r"[A-Za-z0-9]*\*\s", re.I)
 _WS = re.compile(r"\s*")
 _MARK_END = frozenset("]*†‡§¶")
+# a number: digit groups split by spaces ("1 234,5", as clean_text leaves thin and no-break spaces), or digits
+# with separators; an exponent; a unit
 _NUMBER = re.compile(
-    r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
+    r"(?P<sign>[-+−–]?)\s*(?P<num>\d{1,3}(?: \d{3}(?!\d))+(?:[.,]\d+)?|\d[\d,.'\u2009\u202f]*\d|\d)"
+    r"(?P<exp>[eE][-+−]?\d{1,3}(?!\d))?(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
+_FULLWIDTH = {0xFF0E: ".", 0xFF0C: ",", 0xFF05: "%", 0xFF0D: "-"}  # "９１．５" (its digits are digits already)
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "%": 1.0}
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?")
 _MONTHS = {m: i for i, m in enumerate(
@@ -37,7 +43,7 @@ def clean_text(text: str | None) -> str:
         return ""
     if text.isascii() and text.isprintable() and "  " not in text:
         return text.strip()
-    text = _SPACES.sub(" ", text).strip()
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", text)).strip()
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
@@ -103,19 +109,23 @@ def _number(text: str | None) -> float | None:
     if is_missing(text):
         return None
     s = clean_text(text).replace("\u2212", "-")
+    if not s.isascii():
+        s = s.translate(_FULLWIDTH)
     m = _NUMBER.search(s)
     if m is None:
         return None
-    num = m.group("num").replace("'", "").replace("\u2009", "").replace("\u202f", "")
+    num = m.group("num").replace("'", "").replace("\u2009", "").replace("\u202f", "").replace(" ", "")
     if "," in num and "." in num:
         dec = "." if num.rfind(".") > num.rfind(",") else ","
         num = num.replace("." if dec == "," else ",", "").replace(",", ".")
     elif "," in num:
-        num = num.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", num) else num.replace(",", ".")
+        # "1,234" groups thousands; "0,875" (no group starts with 0) and "91,0" have a decimal comma
+        num = num.replace(",", "") if re.fullmatch(r"[1-9]\d{0,2}(,\d{3})+", num) else num.replace(",", ".")
     elif num.count(".") > 1:
         num = num.replace(".", "")
-    try:
-        value = float(num)
+    exp = m.group("exp")
+    try:  # an exponent past the float range gives ±inf or 0.0, not an error
+        value = float(num + ("e" + exp[1:].replace("−", "-") if exp else ""))
     except ValueError:
         return None
     if m.group("sign") in ("-", "−", "–"):

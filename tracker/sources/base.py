@@ -39,8 +39,12 @@ class Source:
 
 
 def header_key(text: str) -> str:
-    """Header comparison form: case- and white-space-insensitive."""
-    return _WS.sub("", text.replace("\u00a0", " ")).casefold()
+    """Header comparison form: case- and white-space-insensitive, without invisible characters (soft hyphen,
+    zero-width space) or sorting arrows ("Model ▲▼", "Score ↕")."""
+    return _HEADER_NOISE.sub("", text).casefold()
+
+
+_HEADER_NOISE = re.compile(r"[\s\u00a0\u00ad\u200b\u2060\ufeff\u2190-\u21ff\u25b2-\u25bf\u2b06\u2b07\u2b0d]+")
 
 
 def one_line(text: str, limit: int = 160) -> str:
@@ -59,21 +63,23 @@ def shown(items: Iterable[str], limit: int = 20) -> str:
 def decode(page: Page, spec: BoardSpec) -> tuple[str, str]:
     """The document as text and the codec used ("utf-8", "cp1252", ...); a leading BOM is dropped.
 
-    The order, first that works: the board's `encoding`; the charset the server declared (skipped when it is
-    unknown, no document encoding, or fails on these bytes); a byte-order mark (UTF-8, or UTF-16, where an
-    odd number of bytes is a ParseError); strict UTF-8; `page.hint_encoding` (the encoding of this board's
-    last good document, so a latin-1 board keeps decoding the same way); the encoding the document declares in
-    its first 1,024 bytes (`<?xml ... encoding=...?>` or `<meta charset>`, as a browser's prescan reads it);
-    charset-normalizer's detection. An empty or white-space-only document is a ParseError.
+    The order, first that works: the board's `encoding`; a byte-order mark (UTF-8, or UTF-16, where an odd
+    number of bytes is a ParseError), which wins over the server's charset as it does in browsers; the charset
+    the server declared (skipped when it is unknown, no document encoding, or fails on these bytes); strict
+    UTF-8; `page.hint_encoding` (the encoding of this board's last good document, so a latin-1 board keeps
+    decoding the same way); the encoding the document declares in its first 1,024 bytes (`<?xml ...
+    encoding=...?>` or `<meta charset>`, as a browser's prescan reads it); windows-1252 when the text reads as a
+    Western language in it (browsers' default, see _western); charset-normalizer's detection. An empty or
+    white-space-only document is a ParseError.
     """
     data = page.content
-    found = _strict(data, spec.encoding) or _strict(data, page.encoding)
+    found = _strict(data, spec.encoding)
     if found is None and data.startswith(codecs.BOM_UTF8):
         found = data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), "utf-8"
     elif found is None and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         found = _utf16(page, spec)
-    found = found or _strict(data, "utf-8") or _strict(data, page.hint_encoding) or _declared(data) \
-        or _detect(page, spec)
+    found = found or _strict(data, page.encoding) or _strict(data, "utf-8") or _strict(data, page.hint_encoding) \
+        or _declared(data) or _western(data) or _detect(page, spec)
     text = found[0].lstrip("\ufeff")
     if not text.strip():
         what = f"{len(data)} bytes of white space" if data else "no content"
@@ -111,6 +117,22 @@ def _declared(data: bytes) -> tuple[str, str] | None:
 
 _DECLARATION = re.compile(rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
                           rb"""|<meta\s[^>]*?\bcharset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.IGNORECASE)
+
+
+def _western(data: bytes) -> tuple[str, str] | None:
+    """`data` as windows-1252 when it decodes strictly and reads like a Western language: no run of three or more
+    non-ASCII characters (Cyrillic, Greek or CJK bytes read as windows-1252 give such runs: "Ìîäåëü", "ÖÐÎÄ";
+    "Naïve", "süß", "ação" do not). charset-normalizer guesses poorly on short pages ("Naïve" as cp1250
+    "Naďve"); browsers in Western locales default to windows-1252 for undeclared pages."""
+    if b"\x00" in data:  # no text document holds NUL bytes: UTF-16 without a byte-order mark, or binary
+        return None
+    found = _strict(data, "cp1252")
+    if found is None or _FOREIGN_RUN.search(found[0]):
+        return None
+    return found
+
+
+_FOREIGN_RUN = re.compile(r"[^\x00-\x7f]{3,}")
 
 
 def _utf16(page: Page, spec: BoardSpec) -> tuple[str, str]:

@@ -75,9 +75,17 @@ def unzip(data: bytes, spec: BoardSpec, url: str) -> bytes:
     return out
 
 
+def _os_litter(name: str) -> bool:
+    """Files an operating system adds to an archive, never a board's data: macOS's __MACOSX/ folder and ._*
+    resource forks, .DS_Store, Windows' Thumbs.db and desktop.ini."""
+    base = name.rsplit("/", 1)[-1]
+    return name.startswith("__MACOSX/") or base.startswith("._") or base in (".DS_Store", "Thumbs.db",
+                                                                               "desktop.ini")
+
+
 def _choose(zf: zipfile.ZipFile, spec: BoardSpec, url: str) -> zipfile.ZipInfo:
     """The one member that `member` matches (or the archive's only member); a ParseError listing the members."""
-    files = [i for i in zf.infolist() if not i.is_dir()]
+    files = [i for i in zf.infolist() if not i.is_dir() and not _os_litter(i.filename)]
     names = shown((i.filename for i in files), 30) or "(none)"
     if spec.member is None:
         if len(files) == 1:

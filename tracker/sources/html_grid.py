@@ -8,6 +8,7 @@ one `.text` per cell, the others cell by cell.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,16 +26,65 @@ _MAX_SPAN = 1000
 _GRID_PER_CELL, _GRID_SLACK = 10, 100_000  # how far colspan/rowspan may expand a table
 _MAX_LABEL = 1000  # header characters that count as a column label
 ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")  # a table's own rows, in document order
-_THEAD: Any = lxml.etree.XPath("count(./thead/tr)")
-_TEXT_AND_BREAKS: Any = lxml.etree.XPath(".//text() | .//br")
+# elements whose text a reader sees apart from what is around it: blocks, line breaks, and the small print of a
+# cell ("85.2<small>1.2</small>" is two numbers, not 85.21; a <sup> that is no footnote mark, see _footnote)
+_APART = frozenset({"br", "hr", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "caption",
+                    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header", "footer",
+                    "figure", "figcaption", "address", "nav", "aside", "details", "summary", "sup", "small"})
+# elements whose text no reader sees: scripts, styles, templates, and text hidden from sight (screen-reader-only
+# classes, the `hidden` attribute, display:none / visibility:hidden), such as a sort key before the shown value
+_UNSEEN = frozenset({"script", "style", "template", "noscript", "head", "title", "select", "option", "button"})
+_UNSEEN_CLASSES = ("sr-only", "visually-hidden", "screen-reader-text", "visuallyhidden", "hidden")
+_UNSEEN_STYLE = ("display:none", "visibility:hidden")
 
 
 def cell_text(cell: Element) -> str:
-    """All text inside a cell (cheap for the common cell without markup)."""
+    """The text a reader sees in a cell (cheap for the common cell without markup): blocks and small print apart
+    from their neighbours by a space, hidden and script text left out. Read, never written back (lxml refuses
+    text with control characters)."""
     if len(cell) == 0:
         return str(cell.text or "")
-    # a line break separates words; read, never written back (lxml refuses text with control characters)
-    return "".join(str(t) if isinstance(t, str) else " " for t in _TEXT_AND_BREAKS(cell))
+    out = [cell.text or ""]
+    todo: list[Any] = list(reversed(cell))  # elements to read, and (as str) what goes after one read already
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        tag, tail = item.tag, item.tail or ""
+        if not isinstance(tag, str) or tag in _UNSEEN or _hidden(item) or (tag == "sup" and _footnote(item)):
+            if tail:
+                out.append(tail)
+            continue
+        apart = " " if tag in _APART else ""
+        out.append(apart + (item.text or ""))
+        if apart or tail:
+            todo.append(apart + tail)
+        todo.extend(reversed(item))
+    return "".join(out)
+
+
+def _footnote(sup: Element) -> bool:
+    """Whether a <sup> holds a footnote mark ("2", "1,3", "a", "*", "†", "[4]"), which is no part of a name or a
+    number ("GPT-4<sup>1</sup>" is GPT-4, "88.1<sup>2</sup>" is 88.1)."""
+    return _FOOTNOTE.fullmatch("".join(sup.itertext()).strip()) is not None
+
+
+_FOOTNOTE = re.compile(r"[\[(]?(?:[0-9]{1,2}(?:[,\-–][0-9]{1,2})*|[a-z]|[*†‡§¶#]{1,3}(?:,[*†‡§¶#]{1,3})*)[\])]?",
+                       re.IGNORECASE)
+
+
+def _hidden(el: Element) -> bool:
+    """Whether an element is hidden from sight by an attribute, an inline style or a screen-reader-only class."""
+    if not el.keys():
+        return False
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    if style and any(s in style.replace(" ", "").lower() for s in _UNSEEN_STYLE):
+        return True
+    classes = el.get("class")
+    return bool(classes) and any(c in _UNSEEN_CLASSES for c in classes.lower().split())
 
 
 @dataclass
@@ -46,21 +96,31 @@ class TableRows:
     children: int = 0  # child nodes of all rows (the expansion's budget)
     thead: int = 0  # rows inside <thead>
 
-    def add(self, trs: Iterable[Element]) -> None:
-        """Read rows in order: a plain row (only <td> cells without spans or markup inside) with one .text per
-        cell, any other row cell by cell."""
+    def add(self, rows: Iterable[tuple[Element, str]]) -> None:
+        """Read rows in order, each given with its parent's tag (table, thead, tbody or tfoot): a plain row (only
+        <td> cells without spans or markup inside) with one .text per cell, any other row cell by cell.
+
+        Rows no reader takes for entries are left out: <tfoot> rows (averages, notes), hidden body rows, and body
+        rows of one cell spanning several columns (a section heading such as "Models under 10B parameters")."""
         lines = self.lines
-        for tr in trs:
+        for tr, section in rows:
+            if section == "thead":
+                self.thead += 1
+            elif section == "tfoot" or (tr.keys() and _hidden(tr)):
+                continue
             texts = [(c.text or "") if c.tag == "td" and not len(c) and (not c.keys() or (
                 c.get("colspan") is None and c.get("rowspan") is None)) else None for c in tr]
             if None in texts:
-                self._add_special(tr)
+                self._add_special(tr, section)
             else:
                 lines.append((texts, None))  # type: ignore[arg-type]  # no None left
                 self.children += len(texts)
 
-    def _add_special(self, tr: Element) -> None:
+    def _add_special(self, tr: Element, section: str) -> None:
         cells = [c for c in tr if c.tag == "td" or c.tag == "th"]
+        if len(cells) == 1 and section != "thead" and _span(cells[0].get("colspan"), _MAX_SPAN) > 1 and \
+                _span(cells[0].get("rowspan"), _MAX_SPAN) == 1:
+            return  # a section heading across the table
         heads = [c.tag == "th" for c in cells]
         self.lines.append(([cell_text(c) for c in cells], heads if any(heads) else None))
         self.children += len(tr)
@@ -110,16 +170,19 @@ class TableRows:
 
 def read_table(table: Element) -> TableRows:
     """A parsed table's own rows (not nested tables')."""
-    rows = TableRows(thead=int(_THEAD(table)))
-    rows.add(ROWS(table))
+    rows = TableRows()
+    rows.add((tr, tr.getparent().tag) for tr in ROWS(table))
     return rows
 
 
-def _span(value: str | None, limit: int) -> int:
+def _span(value: str | None, limit: int, zero: int = 1) -> int:
+    """A colspan/rowspan attribute as a number of columns/rows, at most `limit`; 0 means `zero` (a rowspan of 0
+    spans the rest of its section)."""
     try:
-        return max(1, min(int(str(value if value is not None else "1").strip() or 1), limit))
+        n = int(str(value if value is not None else "1").strip() or 1)
     except ValueError:
         return 1
+    return min(zero, limit) if n == 0 else max(1, min(n, limit))
 
 
 def _expand(cells: list[Cell], spans: Spans, pending: dict[int, tuple[int, Cell]], max_colspan: int,
@@ -131,7 +194,7 @@ def _expand(cells: list[Cell], spans: Spans, pending: dict[int, tuple[int, Cell]
         while col in pending:
             row.append(_take(pending, col))
             col += 1
-        rowspan = _span(rowspan_attr, max_rowspan)
+        rowspan = _span(rowspan_attr, max_rowspan, zero=max_rowspan)
         colspan = _span(colspan_attr, max_colspan)
         if rowspan > 1:
             pending.update((c, (rowspan - 1, slot)) for c in range(col, col + colspan))

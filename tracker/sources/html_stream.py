@@ -80,8 +80,7 @@ class _Reader:
         """Read the pending rows, then remove them from the tree."""
         if not self.pending:
             return
-        self.rows.add(tr for tr, _ in self.pending)
-        self.rows.thead += sum(1 for _, p in self.pending if p.tag == "thead")
+        self.rows.add((tr, parent.tag) for tr, parent in self.pending)
         for tr, parent in self.pending:
             parent.remove(tr)
         self.pending.clear()

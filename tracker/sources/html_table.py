@@ -119,12 +119,12 @@ class HtmlTable(Source):
 
 
 def without_xml_declaration(text: str) -> str:
-    """Decoded text without a leading `<?xml ... ?>` (XHTML pages start with one): lxml refuses text that
-    declares an encoding, and once the bytes are decoded the declaration has nothing left to say."""
+    """Decoded text without its leading `<?xml ... ?>` declarations (XHTML pages start with one): lxml refuses
+    text that declares an encoding, and once the bytes are decoded the declaration has nothing left to say."""
     return _XML_DECLARATION.sub("", text, count=1) if "<?xml" in text[:512] else text
 
 
-_XML_DECLARATION = re.compile(r"\A\s*<\?xml\s[^>]*\?>")
+_XML_DECLARATION = re.compile(r"\A(?:\s*<\?xml\s[^>]*\?>)+")
 
 
 def _utf8(text: str) -> bytes | None:
