@@ -72,3 +72,58 @@ def test_a_full_batch_is_written_before_the_run_ends(store: Store) -> None:
     batch.add("x", info)
     batch.flush()
     assert len(store.fetches("x")) == 3
+
+
+def refuse_fetch_rows(store: Store, refuse: bool) -> None:
+    """A real database refusal of every new fetch row (a trigger), or its end; SQLite and PostgreSQL alike."""
+    with store.engine.begin() as conn:
+        if store.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS refuse_fetch")
+            if refuse:
+                conn.exec_driver_sql('CREATE TRIGGER refuse_fetch BEFORE INSERT ON "fetch" '
+                                     "BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END")
+        else:
+            conn.exec_driver_sql('DROP TRIGGER IF EXISTS refuse_fetch ON "fetch"')
+            conn.exec_driver_sql("CREATE OR REPLACE FUNCTION refuse_fetch() RETURNS trigger AS "
+                                 "$$ BEGIN RAISE EXCEPTION 'disk quota exceeded'; END $$ LANGUAGE plpgsql")
+            if refuse:
+                conn.exec_driver_sql('CREATE TRIGGER refuse_fetch BEFORE INSERT ON "fetch" '
+                                     "FOR EACH ROW EXECUTE FUNCTION refuse_fetch()")
+
+
+def test_a_batch_that_cannot_be_written_keeps_its_records_for_the_next_try(store: Store, caplog: Any) -> None:
+    store.ensure_board("x", "x", "http://example.org/x.csv")
+    batch = FetchBatch(store, size=2)
+    info = FetchInfo(started_at=datetime.now(UTC), status="not_modified")
+    refuse_fetch_rows(store, True)
+    batch.add("x", info)
+    batch.add("x", info)  # full: the write fails, is logged, and the add itself does not fail
+    assert "could not record 2 unchanged fetch(es)" in caplog.text and "disk quota exceeded" in caplog.text
+    assert batch.close() is False
+    refuse_fetch_rows(store, False)
+    assert batch.close() is True
+    assert len(store.fetches("x")) == 2
+
+
+def test_a_run_whose_batch_cannot_be_written_still_returns_every_boards_result(
+        server: LocalServer, store: Store, tmp_path: Path, caplog: Any) -> None:
+    s = boards(server, 4)
+    ctx = Context(store, Archive(tmp_path / "snapshots"), HttpFetcher(s.fetch))
+    run_all(s, ctx)
+    refuse_fetch_rows(store, True)
+    assert [r.status for r in run_all(s, ctx)] == ["unchanged"] * 4  # not an exception out of run_all
+    assert "could not record 4 unchanged fetch(es)" in caplog.text
+    refuse_fetch_rows(store, False)
+    assert [len(store.fetches(f"b{i}")) for i in range(4)] == [1] * 4  # the lost records: fetched sooner, no harm
+
+
+def test_a_batched_record_names_the_worker_as_a_single_record_does(server: LocalServer, store: Store,
+                                                                   tmp_path: Path) -> None:
+    s = boards(server, 3)
+    ctx = Context(store, Archive(tmp_path / "snapshots"), HttpFetcher(s.fetch))
+    store.worker = "worker-A"
+    run_all(s, ctx)
+    run_all(s, ctx)  # unchanged: through the batch
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql('SELECT status, worker FROM "fetch" ORDER BY id').all()
+    assert [tuple(r) for r in rows] == [("changed", "worker-A")] * 3 + [("unchanged", "worker-A")] * 3

@@ -280,4 +280,4 @@ def run_all(settings: Settings, ctx: Context, boards: Sequence[str] = (), *,
                                      chosen))
         finally:
             if batch is not None:
-                batch.flush()  # unchanged boards' fetch records: one statement per few hundred boards
+                batch.close()  # unchanged boards' fetch records: one statement per few hundred boards

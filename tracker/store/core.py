@@ -206,15 +206,6 @@ class Store(Queries):
                                  snapshot_id=None, fetch_id=None, backfilled=False, notify=notify)[0]
         return self._run(f"recording an event of {board}", fn, write=True)
 
-    @staticmethod
-    def _fetch_row(board: str, f: FetchInfo, snapshot_id: int | None) -> FetchRow:
-        """A fetch as an ORM row (store.generated inserts many of them at once)."""
-        return FetchRow(board_id=board, started_at=f.started_at, status=f.status, origin=f.origin,
-                        http_status=f.http_status, bytes=f.bytes, duration=f.duration, error=f.error,
-                        raw_sha=f.raw_sha, parse_hash=f.parse_hash, snapshot_id=snapshot_id,
-                        warnings=json.dumps(list(f.warnings)) if f.warnings else None, etag=f.etag,
-                        last_modified=f.last_modified, ref=f.ref, encoding=f.encoding)
-
     _event_row = staticmethod(event_values)  # a Change as the event columns that vary (tests make it fail)
 
     def _fetch_values(self, board: str, f: FetchInfo, snapshot_id: int | None) -> dict[str, Any]:

@@ -105,8 +105,7 @@ def record_fetches(store: Store, fetches: Sequence[tuple[str, FetchInfo]]) -> No
     """Record fetch outcomes that store no snapshot and no event (an unchanged board) for many boards at once."""
     if not fetches:
         return
-    rows = [{c: v for c, v in vars(Store._fetch_row(b, info, None)).items() if not c.startswith("_")}
-            for b, info in fetches]
+    rows = [store._fetch_values(b, info, None) for b, info in fetches]  # the worker too, as record_fetch writes
     store._run(f"recording {len(rows)} fetches", lambda s: s.execute(insert(FetchRow), rows), write=True)
 
 
