@@ -79,12 +79,27 @@ def cell_text(cell: Element) -> str:
     return seen_text(cell)
 
 
+def own_rows(table: Element) -> list[tuple[Element, str]]:
+    """Every row of the table in document order, with its innermost section (thead/tbody/tfoot, else table),
+    wrapped in stray elements or not, but none inside a cell or a nested table."""
+    out: list[tuple[Element, str]] = []
+
+    def walk(el: Element, section: str) -> None:
+        for child in el:
+            if not isinstance(child.tag, str) or child.tag in ("table", "td", "th"):
+                continue
+            if child.tag == "tr":
+                out.append((child, section))
+            walk(child, child.tag if child.tag in ("thead", "tbody", "tfoot") else section)
+    walk(table, "table")
+    return out
+
+
 def kept_rows(table: Element) -> list[Element]:
     """A table's own rows that can hold entries or headers: not <tfoot>, not hidden outside <thead>, not a
     section heading (one cell spanning columns) outside <thead>."""
     out = []
-    for tr in _OLD_ROWS(table):
-        section = tr.getparent().tag
+    for tr, section in own_rows(table):
         if section == "tfoot" or (section != "thead" and hidden(tr)):
             continue
         cells = [c for c in tr if c.tag in ("td", "th")]
@@ -181,7 +196,7 @@ def _take(pending: dict[int, tuple[int, Cell]], col: int) -> Cell:
 
 def split_header(table: Element, grid: Grid) -> int:
     """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
-    n_thead = len(table.xpath("./thead/tr"))
+    n_thead = sum(1 for _, section in own_rows(table) if section == "thead")
     if n_thead:
         return n_thead
     n = 0
@@ -278,7 +293,7 @@ SPANS = ["", " rowspan=2", " colspan=2", " rowspan=3 colspan=2", " rowspan='x'",
 MARKUP = ["<b>", "<br>", "<i>x</i>", "<?p?>", "<!--c-->", "<sup>1</sup>", "<sup>[a]</sup>", "<sup>new model</sup>",
           "<span style='display:none'>9</span>", "<div>d</div>", "<small>2.5</small>", "<script>s=1</script>",
           "<span class=visually-hidden>h</span>", "<p>", "<sub>2</sub>"]
-ROW_OPEN = ["<tr>"] * 6 + ["<tr hidden>", "<tr style='visibility:hidden'>", "<tr class=c>"]
+ROW_OPEN = ["<tr>"] * 6 + ["<tr hidden>", "<tr style='visibility:hidden'>", "<tr class=c>", "<form><tr>", "<b><tr>"]
 odd = st.sampled_from(ODD)
 text = st.one_of(st.sampled_from(["m1", "m2", "1.5", "91%", "224", "x y", ""]), st.text(max_size=3), odd)
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tracker import config
 from tracker.config import BoardSpec
+from tracker.errors import ParseError
 from tracker.models import Page
 from tracker.normalize.text import clean_name, parse_number
 from tracker.pipeline import parse_rows
@@ -170,3 +171,31 @@ def test_a_dressed_leaderboard_reads_as_the_plain_one(entries: list[tuple[str, f
         body += f"<tr><td>{cell_name}</td><td>{cell_score}</td></tr>"
     foot = "<tfoot><tr><td>Average</td><td>50</td></tr></tfoot>" if data.draw(st.booleans()) else ""
     assert read(table(body, foot=foot)) == [(n, s) for n, s in entries]
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_sloppy_page_that_nests_deeper_and_deeper_is_read_whole_or_refused(streamed: bool,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stray <b> after every row nests each row one level deeper; libxml2 stopped at 256 levels and the table
+    was cut short without a word. Now 2,048 levels are read, and a page deeper still is a clear failure."""
+    from tracker.sources import html_stream, html_table
+
+    if streamed:
+        monkeypatch.setattr(html_table, "STREAM_FROM", 0)
+        monkeypatch.setattr(html_stream, "CHUNK", 512)
+    rows = "".join(f"<tr><td>m{i}</td><td>{i}</td></tr><b>" for i in range(1000))
+    assert len(read(table(rows))) == 1000
+    rows = "".join(f"<tr><td>m{i}</td><td>{i}</td></tr><b>" for i in range(3000))
+    with pytest.raises(ParseError, match="nests its elements more than 2,048 deep"):
+        read(table(rows))
+
+
+@pytest.mark.parametrize("wrapper", ["<form action='/vote'>{}</form>", "<b>{}", "<span>{}</span>", "<div>{}</div>"])
+def test_rows_a_stray_element_wraps_are_still_the_tables_rows(wrapper: str) -> None:
+    """libxml2 keeps `<table><form><tr>` (and a row after an unclosed <b>) inside the wrapper, where browsers move
+    the wrapper out of the table: every such row was lost."""
+    rows = wrapper.format("<tr><td>A</td><td>1</td></tr><tr><td>B</td><td>2</td></tr>")
+    doc = f"<html><body><table><tr><th>Model</th><th>Score</th></tr>{rows}</table></body></html>"
+    assert read(doc) == [("A", 1.0), ("B", 2.0)]
+    nested = table("<tr><td>A</td><td>1<table><tr><td>X</td><td>9</td></tr></table></td></tr>")
+    assert read(nested) == [("A", 1.0)]  # a table inside a cell is that cell's text, not rows of this one

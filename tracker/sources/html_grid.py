@@ -26,6 +26,8 @@ _MAX_SPAN = 1000
 _GRID_PER_CELL, _GRID_SLACK = 10, 100_000  # how far colspan/rowspan may expand a table
 _MAX_LABEL = 1000  # header characters that count as a column label
 ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")  # a table's own rows, in document order
+_ALL_ROWS: Any = lxml.etree.XPath("count(.//tr)")
+_SECTIONS = frozenset({"thead", "tbody", "tfoot"})
 # elements whose text a reader sees apart from what is around it: blocks, line breaks, and the small print of a
 # cell ("85.2<small>1.2</small>" is two numbers, not 85.21; a <sup> that is no footnote mark, see _footnote)
 _APART = frozenset({"br", "hr", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "caption",
@@ -171,8 +173,41 @@ class TableRows:
 def read_table(table: Element) -> TableRows:
     """A parsed table's own rows (not nested tables')."""
     rows = TableRows()
-    rows.add((tr, tr.getparent().tag) for tr in ROWS(table))
+    rows.add(own_rows(table))
     return rows
+
+
+def own_rows(table: Element) -> list[tuple[Element, str]]:
+    """A table's own rows in document order, each with its section's tag (thead, tbody, tfoot, or table).
+
+    Rows that a stray element wraps count too: libxml2 keeps `<table><form><tr>` or a row after an unclosed
+    `<b>` inside that element, where browsers move it out of the table; such rows were lost. Rows inside a cell
+    or a nested table are that cell's text or that table's rows, not this table's."""
+    rows = ROWS(table)
+    if len(rows) == _ALL_ROWS(table):  # the common table: every row a child of the table or of a section
+        return [(tr, tr.getparent().tag) for tr in rows]
+    out = []
+    for tr in table.iter("tr"):
+        section = ""
+        for up in tr.iterancestors():
+            if up is table:
+                out.append((tr, section or "table"))
+                break
+            if up.tag in ("td", "th", "table"):
+                break  # in a cell, or a nested table's row
+            if not section and up.tag in _SECTIONS:
+                section = up.tag
+    return out
+
+
+def wrapped_row(tr: Element) -> bool:
+    """Whether a row belongs to a table through a stray element (see own_rows), not to a cell of it."""
+    for up in tr.iterancestors():
+        if up.tag == "table":
+            return True
+        if up.tag in ("td", "th"):
+            return False
+    return False
 
 
 def _span(value: str | None, limit: int, zero: int = 1) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import lxml.etree
 
-from .html_grid import Element, TableRows
+from .html_grid import Element, TableRows, wrapped_row
 
 CHUNK = 1 << 16  # bytes fed at a time: a few hundred rows
 _SECTIONS = frozenset({"thead", "tbody", "tfoot"})
@@ -30,7 +30,7 @@ def stream_tables(data: bytes, chunk: int | None = None) -> Iterator[TableRows]:
     error for a document with no table at all).
     """
     parser = lxml.etree.HTMLPullParser(events=("end",), tag=("table", "tr"), remove_comments=True,
-                                       encoding="utf-8")
+                                       encoding="utf-8", huge_tree=True)  # html_table._parser says why
     reader = _Reader()
     chunk = chunk or CHUNK
     for start in range(0, len(data), chunk):
@@ -57,6 +57,8 @@ class _Reader:
                 table = parent if parent is None or parent.tag == "table" else \
                     parent.getparent() if parent.tag in _SECTIONS else None
                 if table is None or table.tag != "table":
+                    if wrapped_row(el):  # a row inside a stray <form> or <b>: the whole-tree reader finds it
+                        raise Unusual("a table row inside another element")
                     continue  # not a table's own row: in a cell (read with the cell), or astray
                 if table is not self.table:
                     if self.table is not None:
@@ -67,6 +69,8 @@ class _Reader:
             if any(True for _ in el.iterancestors("table", "tr", "td", "th")) or (
                     self.table is not None and el is not self.table):
                 raise Unusual("a table inside a table or a cell")
+            if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+                raise Unusual("nested past libxml2's depth limit: the rest of the document was dropped")
             if self.table is None:  # a table without rows of its own
                 yield TableRows()
                 continue

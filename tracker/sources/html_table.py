@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections.abc import Iterable
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
 
 import lxml.etree
 from lxml.cssselect import CSSSelector
@@ -30,6 +30,7 @@ from .html_grid import (
     cell_text,
     column_labels,
     header_count,
+    own_rows,
     read_table,
 )
 from .html_stream import Unusual, stream_tables
@@ -37,9 +38,24 @@ from .html_stream import Unusual, stream_tables
 __all__ = ["Cell", "Grid", "HtmlTable", "cell_text", "column_labels", "has_element", "split_header", "table_grid"]
 
 STREAM_FROM = 4 << 20  # documents this large (UTF-8 bytes) and without a selector are read as they stream in
-_PARSER = lxml.etree.HTMLParser(remove_comments=True)
-_UTF8_PARSER = lxml.etree.HTMLParser(remove_comments=True, encoding="utf-8")
-_THEAD_ROWS: Any = lxml.etree.XPath("./thead/tr")
+_local = threading.local()  # an lxml parser is no object to share between threads; each board thread has its own
+
+
+def _parser(utf8: bool = False) -> lxml.etree.HTMLParser:
+    """This thread's HTML parser (for UTF-8 bytes, or for text and other bytes). huge_tree lifts libxml2's depth
+    limit from 256 to 2,048 elements: sloppy pages nest deeper and deeper (a stray <b> after every row), and past
+    the limit libxml2 stops reading and keeps the tree so far, which cut a table short without a word."""
+    key = "utf8" if utf8 else "any"
+    parser: lxml.etree.HTMLParser | None = getattr(_local, key, None)
+    if parser is None:
+        parser = lxml.etree.HTMLParser(remove_comments=True, huge_tree=True, encoding="utf-8" if utf8 else None)
+        setattr(_local, key, parser)
+    return parser
+
+
+def _cut_short(parser: lxml.etree.HTMLParser) -> bool:
+    """Whether the last parse stopped early at libxml2's depth limit (the rest of the document was dropped)."""
+    return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
 
 def table_grid(table: Element, where: str = "the table") -> Grid:
@@ -54,7 +70,8 @@ def table_grid(table: Element, where: str = "the table") -> Grid:
 
 def split_header(table: Element, grid: Grid) -> int:
     """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
-    return header_count(len(_THEAD_ROWS(table)), [([t for t, _ in r], [h for _, h in r]) for r in grid])
+    n_thead = sum(1 for _, section in own_rows(table) if section == "thead")
+    return header_count(n_thead, [([t for t, _ in r], [h for _, h in r]) for r in grid])
 
 
 class HtmlTable(Source):
@@ -90,10 +107,14 @@ class HtmlTable(Source):
     def _whole(self, data: bytes | None, text: str, spec: BoardSpec, url: str, encoding: str) -> Parsed:
         """Parse the whole document (UTF-8 `data`, else `text`) and choose its table(s)."""
         try:
-            doc = lxml.etree.fromstring(data, _UTF8_PARSER) if data is not None else \
-                lxml.etree.fromstring(text.replace("\x00", ""), _PARSER)
+            parser = _parser(utf8=data is not None)
+            doc = lxml.etree.fromstring(data, parser) if data is not None else \
+                lxml.etree.fromstring(text.replace("\x00", ""), parser)
         except (lxml.etree.LxmlError, ValueError) as exc:
             raise ParseError(f"{spec.id}: {url} is not parseable HTML: {one_line(str(exc))}") from exc
+        if _cut_short(parser):
+            raise ParseError(f"{spec.id}: {url} nests its elements more than 2,048 deep (unclosed tags pile up), "
+                             f"so only its beginning could be read; nothing was stored from it")
         if doc is None:
             raise ParseError(f"{spec.id}: {url} has no HTML elements (only text, comments or white space); "
                              f"the site may be down or throttling; will try again on the next run")
@@ -172,7 +193,7 @@ def _body(grid: list[Line], mapping: dict[str, int]) -> list[RawRow]:
 def has_element(page: Page, selector: str) -> bool:
     """Whether an HTML page has an element matching a CSS selector (a rendered page's `wait_for`)."""
     try:
-        doc = lxml.etree.fromstring(page.content, _PARSER)
+        doc = lxml.etree.fromstring(page.content, _parser())
     except (lxml.etree.Error, ValueError):
         return False
     return doc is not None and bool(CSSSelector(selector)(doc))
