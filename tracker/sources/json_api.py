@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -52,6 +53,10 @@ def search(expr: Any, value: Any, spec: BoardSpec, page: Page, where: str) -> An
     except jmespath.exceptions.JMESPathError as exc:
         raise ParseError(f"{spec.id}: the JMESPath {where} {expr.expression!r} failed on {page.url}: "
                          f"{one_line(str(exc), 120)}; fix {where}") from exc
+    except TypeError as exc:  # an ordering comparison of text with a number (YAML numbers are text)
+        raise ParseError(f"{spec.id}: the JMESPath {where} {expr.expression!r} failed on {page.url}: "
+                         f"{one_line(str(exc), 120)}; fix {where}, e.g. compare numbers written as text with "
+                         f"to_number(score) > `50`") from exc
 
 
 KEY_SOURCE = "$key"  # a field source: the member's name, when `rows` selects an object keyed by name
@@ -70,8 +75,10 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
         raise ParseError(f"{spec.id}: 'rows' ({spec.rows or '@'}) selected {got}, not a list of rows, in "
                          f"{page.url}; fix the board's 'rows' JMESPath")
     compiled = [(f.name, [None if s == KEY_SOURCE else jmespath.compile(s) for s in f.sources]) for f in spec.fields]
+    strict = {f.name: f.name in spec.key or f.type == "number" for f in spec.fields}
     rows: list[RawRow] = []
     seen: set[str] = set()
+    nested: dict[str, tuple[int, str, Any]] = {}  # number field -> (rows, JMESPath, first value) of objects/lists
     for key, item in members:
         row: RawRow = {}
         for name, exprs in compiled:
@@ -83,11 +90,20 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
                     value = search(expr, item, spec, page, f"[board.fields] {name}")
                 if value is not None:
                     break
+            if isinstance(value, dict | list) and strict[name]:
+                source = expr.expression if expr is not None else KEY_SOURCE
+                if name in spec.key:
+                    raise ParseError(_key_not_text(spec, page, name, source, value, len(rows) + 1))
+                count, source, value = nested.get(name, (0, source, value))
+                nested[name] = (count + 1, source, value)
+                seen.add(name)  # the field is there, as something else than a number: warned below
+                row[name] = None
+                continue
             row[name] = as_text(value)
             if value is not None:
                 seen.add(name)
         rows.append(row)
-    warnings: list[str] = []
+    warnings = [_not_a_number(name, *found) for name, found in nested.items()]
     if rows:
         missing = ", ".join(sorted(required_fields(spec) - seen))
         if missing and isinstance(items, dict):
@@ -97,8 +113,39 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
         if missing:
             raise ParseError(f"{spec.id}: no row of {page.url} has a value for {missing}; "
                              f"check the JMESPath in [board.fields]")
-        warnings = [f"no row has a value for optional field {f.name!r}" for f in spec.fields if f.name not in seen]
+        warnings += [f"no row has a value for optional field {f.name!r}" for f in spec.fields if f.name not in seen]
     return Parsed(rows, warnings, encoding)
+
+
+def _example(source: str, value: Any, want: type | tuple[type, ...]) -> str:
+    """`source` extended to a member of `value` (an object or list) that holds a `want`, for a message's fix."""
+    pairs = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    at = next((k for k, v in pairs if isinstance(v, want) and not isinstance(v, bool)), pairs[0][0] if pairs else None)
+    if at is None:
+        return f"{source}.mean" if isinstance(value, dict) else f"{source}[0]"
+    if isinstance(at, int):
+        return f"{source}[{at}]"
+    step = at if _IDENTIFIER.fullmatch(at) else json.dumps(at, ensure_ascii=False)
+    return f"{source}.{step}" if source != "@" else step
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _not_a_number(name: str, count: int, source: str, value: Any) -> str:
+    """The warning for a number field whose JMESPath selected objects or lists."""
+    what = "an object" if isinstance(value, dict) else "a list"
+    return (f"{count} row(s) of field {name!r} hold {what}, not a number ({source!r} selects "
+            f"{one_line(as_text(value) or what, 60)}), and count as no value; point its JMESPath in "
+            f"[board.fields] at a number, e.g. {_example(source, value, (int, float))!r}")
+
+
+def _key_not_text(spec: BoardSpec, page: Page, name: str, source: str, value: Any, row: int) -> str:
+    """The error for a key field whose JMESPath selected an object or a list (no name to key an entry by)."""
+    what = "an object" if isinstance(value, dict) else "a list"
+    return (f"{spec.id}: key field {name!r} of row {row} of {page.url} is {what}, not a name ({source!r} selects "
+            f"{one_line(as_text(value) or what, 60)}); point its JMESPath in [board.fields] at text, "
+            f"e.g. {_example(source, value, str)!r}")
 
 
 class JsonSource(Source):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -19,7 +20,13 @@ MAX_YAML_CHARS = 5_000_000  # the pure-Python parser reads about 0.3 MB/s; a big
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader (no python/* tags) whose timestamps and binaries stay text and whose keys are strings."""
+    """SafeLoader (no python/* tags) whose plain scalars stay text as written and whose keys are strings.
+
+    YAML 1.1's implicit typing changes what a board wrote (3.10 -> 3.1, no -> false, 0755 -> 493, 1:20 -> 80), so
+    only null and the merge key `<<` are resolved from a plain scalar's text, plus infinity and not-a-number
+    (.inf, .nan), which stay floats: a metric of .inf still counts as infinite (no value, with a warning). Numbers
+    arrive as text and are read as an HTML cell's text is; explicit tags (!!int 5) still type a value.
+    """
 
     def construct_mapping(self, node: yaml.nodes.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping with every key as text (1 -> "1", true -> "true"), as JSON would have it."""
@@ -36,6 +43,12 @@ def _scalar_text(loader: _Loader, node: yaml.nodes.Node) -> str:
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
 _Loader.add_constructor("tag:yaml.org,2002:binary", _scalar_text)
+_RESOLVED = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")  # plain scalars that are not text
+_Loader.yaml_implicit_resolvers = {  # the class's own table (PyYAML copies it per class the same way)
+    first: [(tag, rx) for tag, rx in resolvers if tag in _RESOLVED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+                              list("-+."))
 
 
 def _children(node: yaml.nodes.Node) -> list[yaml.nodes.Node]:
