@@ -19,7 +19,7 @@ from tracker import config
 from tracker.config import BoardSpec
 from tracker.errors import ParseError
 from tracker.models import Page
-from tracker.normalize.text import clean_name, parse_number
+from tracker.normalize.text import canonical, clean_name, parse_number
 from tracker.pipeline import parse_rows
 
 
@@ -157,7 +157,7 @@ DRESS_SCORE = ["{}", "{}%", "{}<sup>*</sup>", "<span style='display:none'>00{}</
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.tuples(names, st.integers(0, 10_000).map(lambda v: v / 100)), min_size=1, max_size=8,
-                unique_by=lambda e: e[0].lower()),
+                unique_by=lambda e: canonical(e[0])),
        st.data())
 def test_a_dressed_leaderboard_reads_as_the_plain_one(entries: list[tuple[str, float]], data: Any) -> None:
     body = ""
