@@ -81,3 +81,14 @@ def test_origin_key_drops_credentials_and_keeps_port() -> None:
     assert kept.origin_key("https://u:p@Example.org:8443") == "https://example.org:8443"
     assert kept.origin_key("http://[::1]:8080/x") == "http://[::1]:8080"
     assert kept.origin_key("https://example.org") == "https://example.org"
+
+
+def test_a_kept_robots_txt_is_found_however_the_board_url_spells_its_host(
+        server: LocalServer, runner: CliRunner, write_config: Callable[..., Path]) -> None:
+    server.route("/robots.txt", Response(body=b"User-agent: *\nAllow: /\n"))
+    url = server.route("/lb.csv", Response(body=CSV))
+    spelled = url.replace("http://127.0.0.1", "http://reader:pw@127.0.0.1")  # stored without the credentials
+    cfg = write_config(board(spelled), extra=FETCH)
+    assert run(runner, cfg).exit_code == 0
+    assert run(runner, cfg).exit_code == 0
+    assert len(server.hits_for("/robots.txt")) == 1  # the second run found the kept copy under its plain origin

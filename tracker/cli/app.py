@@ -141,7 +141,8 @@ def keep_robots(fetcher: HttpFetcher, store: Store) -> None:
     from ..fetch.robots import ROBOTS_TTL
     from ..store import robots
 
-    fetcher.robots.preload(robots.recent(store, timedelta(seconds=ROBOTS_TTL)), keep=partial(robots.save, store))
+    fetcher.robots.preload(robots.recent(store, timedelta(seconds=ROBOTS_TTL)), keep=partial(robots.save, store),
+                           key=robots.origin_key)
 
 
 @contextmanager

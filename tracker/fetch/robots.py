@@ -52,24 +52,32 @@ class RobotsCache:
         self._keep: Callable[[str, str | None], None] | None = None
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        self._key: Callable[[str], str] = str  # how origins are spelled in the cache (preload may normalise)
 
     def loading(self, origin: str) -> threading.Lock:
         """The lock held while an origin's robots.txt is read, so boards on one host read it once."""
+        origin = self._key(origin)
         with self._lock:
             return self._loading.setdefault(origin, threading.Lock())
 
     def preload(self, saved: Mapping[str, tuple[datetime, str | None]],
-                keep: Callable[[str, str | None], None] | None = None) -> None:
+                keep: Callable[[str, str | None], None] | None = None,
+                key: Callable[[str], str] | None = None) -> None:
         """Start from robots.txt files read earlier (origin -> (when, text or None)); `keep(origin, text)` is
-        called with each one read from now on (its failure is logged and costs only a read next time)."""
+        called with each one read from now on (its failure is logged and costs only a read next time). `key`
+        spells an origin as `saved` does (the store lower-cases the host and drops any user and password), so
+        `https://Example.org` and `https://user:pw@example.org` find the entry `https://example.org`."""
         now_wall, now = datetime.now(UTC), time.monotonic()
         with self._lock:
+            if key is not None:
+                self._key = key
             for origin, (at, body) in saved.items():
-                self._texts[origin] = (now - (now_wall - at).total_seconds(), body)
+                self._texts[self._key(origin)] = (now - (now_wall - at).total_seconds(), body)
             self._keep = keep
 
     def get(self, origin: str) -> tuple[bool, Protego | None]:
         """(found, rules) for an origin; found is False when it was never read or its entry expired."""
+        origin = self._key(origin)
         with self._lock:
             entry = self._rules.get(origin)
             if entry is None and origin in self._texts:
@@ -82,7 +90,7 @@ class RobotsCache:
     def put(self, origin: str, rules: Protego | None, text: str | None = None) -> None:
         """Remember the rules of an origin (and keep their text, when a keeper was given)."""
         with self._lock:
-            self._rules[origin] = (time.monotonic(), rules)
+            self._rules[self._key(origin)] = (time.monotonic(), rules)
             keep = self._keep
         if keep is not None:
             try:
