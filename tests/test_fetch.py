@@ -172,3 +172,32 @@ def test_one_request_in_flight_per_host(server: LocalServer, store: Store, tmp_p
     results = run_all(settings, Context(store, Archive(tmp_path), HttpFetcher(FAST)))
     assert [r.status for r in results] == ["baseline"] * 3
     assert counter.most == 1
+
+
+def test_a_connection_goes_back_to_the_pool_with_no_deadline_watching_it(server: LocalServer,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog shuts down the connection of a fetch whose deadline passed. Once the connection is back in
+    urllib3's pool another fetch may take it (a board spelling the same host another way passes the per-host
+    lock), so no watch may still hold it then: a deadline firing late would cut someone else's download."""
+    import urllib3.connectionpool
+
+    from tracker.fetch import watch
+
+    held: list[bool] = []
+    real = urllib3.connectionpool.HTTPConnectionPool._put_conn
+
+    def put_conn(pool: object, conn: object) -> None:
+        with watch._DOG._cond:
+            watches = [w for _, _, w in watch._DOG._heap]
+        held.append(any(w._conn is conn for w in watches if conn is not None))
+        real(pool, conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_put_conn", put_conn)
+    url = server.route("/lb.csv", Response(body=BODY))
+    fetcher = HttpFetcher(replace(FAST, deadline=600))
+    for _ in range(3):
+        assert fetcher.fetch(url).content == BODY
+    server.route("/gone.csv", Response(404))
+    with pytest.raises(FetchError):
+        fetcher.fetch(server.url("/gone.csv"))
+    assert held and not any(held)

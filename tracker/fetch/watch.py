@@ -97,10 +97,12 @@ class Watch:
             if self.reason is not None:
                 _shutdown(conn)
 
-    def detach(self) -> None:
-        """The request is over: its connection may go back to the pool untouched."""
+    def detach(self, conn: HTTPConnection | None = None) -> None:
+        """The request is over (or, given `conn`, that connection is going back to the pool): the watch lets go
+        of it, so a deadline passing later never shuts down a connection another fetch has taken meanwhile."""
         with self._lock:
-            self._conn = None
+            if conn is None or self._conn is conn:
+                self._conn = None
 
 
 class _Watchdog:
@@ -145,6 +147,20 @@ def _attach_current(conn: HTTPConnection) -> None:
     watch: Watch | None = getattr(_current, "watch", None)
     if watch is not None:
         watch.attach(conn)
+        conn._tracker_watch = watch  # type: ignore[attr-defined]  # let go of in _Released._put_conn
+
+
+class _Released:
+    """A pool that takes a connection back only after its watch has let go of it (under the watch's lock, so a
+    firing watch either shuts the connection down while it is still this fetch's, or no longer sees it).
+    urllib3 gives a connection back as soon as a body is read to its end, inside the fetch's own read."""
+
+    def _put_conn(self, conn: Any) -> None:
+        watch: Watch | None = getattr(conn, "_tracker_watch", None)
+        if watch is not None:
+            watch.detach(conn)
+            conn._tracker_watch = None
+        super()._put_conn(conn)  # type: ignore[misc]
 
 
 class _WatchedHTTPConnection(HTTPConnection):
@@ -161,11 +177,11 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         _attach_current(self)
 
 
-class _WatchedPool(HTTPConnectionPool):
+class _WatchedPool(_Released, HTTPConnectionPool):
     ConnectionCls = _WatchedHTTPConnection
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
+class _WatchedHTTPSPool(_Released, HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
