@@ -6,6 +6,7 @@ server, where the COPY path is taken (the last test checks that it is).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,7 +70,8 @@ def test_latest_rows_of_any_text_read_back_as_written(store: Store, names: list[
     store.ensure_board("b", "B", "u")
     rows = [Row((n,), n, {"model": n, "note": n[::-1]}, {"s": float(i) if i % 3 else None}, i)
             for i, n in enumerate(names)]
-    snap, _ = store.save(NewSnapshot("b", T0, rows, f"h{len(names)}{names[0]!r}", None, rows[-1], None), [],
+    digest = hashlib.sha256(repr(names).encode("utf-8", "surrogatepass")).hexdigest()  # 64 characters, as stored
+    snap, _ = store.save(NewSnapshot("b", T0, rows, digest, None, rows[-1], None), [],
                          FetchInfo(T0, "changed"))
     assert rows_of(store, "latest_row") == [tuple(v) for v in latest.latest_values("b", snap.id, rows, rows[-1].key)]
     assert store.latest("b") == snap
