@@ -96,11 +96,11 @@ def own_rows(table: Element) -> list[tuple[Element, str]]:
 
 
 def kept_rows(table: Element) -> list[Element]:
-    """A table's own rows that can hold entries or headers: not <tfoot>, not hidden outside <thead>, not a
-    section heading (one cell spanning columns) outside <thead>."""
+    """A table's own rows that can hold entries or headers: not <tfoot>, not a section heading (one cell
+    spanning columns) outside <thead>; hidden rows count (a "show all" table's collapsed entries)."""
     out = []
     for tr, section in own_rows(table):
-        if section == "tfoot" or (section != "thead" and hidden(tr)):
+        if section == "tfoot":
             continue
         cells = [c for c in tr if c.tag in ("td", "th")]
         if section != "thead" and len(cells) == 1 and _span(cells[0], "colspan", _MAX_SPAN) > 1 \

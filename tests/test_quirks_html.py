@@ -61,11 +61,11 @@ def test_rows_that_are_no_entries_are_left_out() -> None:
     body = ("<tr><td colspan=2><b>Models under 10B parameters</b></td></tr>"
             "<tr><td>A</td><td>71.2</td></tr>"
             "<tr style='display:none'><td colspan=2>Submitted 2024-05-01 by team X</td></tr>"
-            "<tr hidden><td>Hidden</td><td>99</td></tr>"
             "<tr><th colspan=2>Open models</th></tr>"
-            "<tr><td>B</td><td>70.1</td></tr>")
+            "<tr><td>B</td><td>70.1</td></tr>"
+            "<tr class=hidden style='display:none'><td>C</td><td>69.0</td></tr>")  # "show all" reveals it: kept
     foot = "<tfoot><tr><td>Average</td><td>70.65</td></tr></tfoot>"
-    assert read(table(body, foot=foot)) == [("A", 71.2), ("B", 70.1)]
+    assert read(table(body, foot=foot)) == [("A", 71.2), ("B", 70.1), ("C", 69.0)]
     assert read(table("<tr><td>A</td><td>1</td></tr>", foot=foot).replace("<tbody>", foot + "<tbody>", 1)) == \
         [("A", 1.0)]  # a <tfoot> written before <tbody> (HTML 4) too
 
@@ -165,7 +165,7 @@ def test_a_dressed_leaderboard_reads_as_the_plain_one(entries: list[tuple[str, f
         if data.draw(st.integers(0, 4)) == 0:
             body += data.draw(st.sampled_from(["<tr><td colspan=2>Section 7B</td></tr>",
                                                "<tr style='display:none'><td colspan=2>details 2024</td></tr>",
-                                               "<tr hidden><td>ghost</td><td>100</td></tr>"]))
+                                               "<tr hidden><td colspan=2>more about it: 100</td></tr>"]))
         cell_name = data.draw(st.sampled_from(DRESS_NAME)).format(name)
         cell_score = data.draw(st.sampled_from(DRESS_SCORE)).replace("{}", f"{score}")
         body += f"<tr><td>{cell_name}</td><td>{cell_score}</td></tr>"

@@ -102,13 +102,14 @@ class TableRows:
         """Read rows in order, each given with its parent's tag (table, thead, tbody or tfoot): a plain row (only
         <td> cells without spans or markup inside) with one .text per cell, any other row cell by cell.
 
-        Rows no reader takes for entries are left out: <tfoot> rows (averages, notes), hidden body rows, and body
-        rows of one cell spanning several columns (a section heading such as "Models under 10B parameters")."""
+        Rows no reader takes for entries are left out: <tfoot> rows (averages, notes) and body rows of one cell
+        spanning several columns (a section heading such as "Models under 10B parameters", or a collapsed detail
+        row). A hidden row of cells is kept: it is how "show all" tables hold the entries past the first few."""
         lines = self.lines
         for tr, section in rows:
             if section == "thead":
                 self.thead += 1
-            elif section == "tfoot" or (tr.keys() and _hidden(tr)):
+            elif section == "tfoot":
                 continue
             texts = [(c.text or "") if c.tag == "td" and not len(c) and (not c.keys() or (
                 c.get("colspan") is None and c.get("rowspan") is None)) else None for c in tr]
