@@ -199,3 +199,20 @@ def test_rows_a_stray_element_wraps_are_still_the_tables_rows(wrapper: str) -> N
     assert read(doc) == [("A", 1.0), ("B", 2.0)]
     nested = table("<tr><td>A</td><td>1<table><tr><td>X</td><td>9</td></tr></table></td></tr>")
     assert read(nested) == [("A", 1.0)]  # a table inside a cell is that cell's text, not rows of this one
+
+
+def test_a_compressed_file_inside_an_archive_is_read_through() -> None:
+    import gzip
+
+    csv_doc = b"Model,Score\nA,1\n"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("results.csv.gz", gzip.compress(csv_doc))
+    assert read(buf.getvalue(), board("csv")) == [("A", 1.0)]  # a zip of a gzip
+    assert read(gzip.compress(buf.getvalue()), board("csv")) == [("A", 1.0)]  # a gzip of that zip
+    assert read(gzip.compress(gzip.compress(csv_doc)), board("csv")) == [("A", 1.0)]  # gzip twice
+    four = csv_doc
+    for _ in range(4):
+        four = gzip.compress(four)
+    with pytest.raises(ParseError, match="compressed more than 3 times over"):
+        read(four, board("csv"))

@@ -28,15 +28,27 @@ def unpacked_limit(spec: BoardSpec) -> int:
 
 
 def unpack(page: Page, spec: BoardSpec) -> tuple[Page, list[str]]:
-    """The page with a gzip or zip document replaced by what it holds (other documents as they are), and warnings."""
-    data = page.content
-    if data.startswith(GZIP_MAGIC):
-        return replace(page, content=gunzip(data, spec, page.url)), []
-    if data.startswith(ZIP_MAGICS):
-        return replace(page, content=unzip(data, spec, page.url)), []
-    if spec.member is not None:
+    """The page with a gzip or zip document replaced by what it holds (other documents as they are), and warnings.
+
+    Up to MAX_LAYERS are opened: a zip of `results.csv.gz`, or a gzip of a zip, is read through (each layer
+    within the decompressed-size limit)."""
+    data, zipped = page.content, False
+    for _ in range(MAX_LAYERS):
+        if data.startswith(GZIP_MAGIC):
+            data = gunzip(data, spec, page.url)
+        elif data.startswith(ZIP_MAGICS) and not zipped:
+            data, zipped = unzip(data, spec, page.url), True
+        else:
+            break
+    else:
+        if data.startswith((GZIP_MAGIC, *ZIP_MAGICS)):
+            raise ParseError(f"{spec.id}: {page.url} is compressed more than {MAX_LAYERS} times over; it is not read")
+    if data is page.content and spec.member is not None:
         return page, [f"'member' ({spec.member}) is set but {page.url} is not a zip archive; read it as it is"]
-    return page, []
+    return (page if data is page.content else replace(page, content=data)), []
+
+
+MAX_LAYERS = 3  # gzip/zip layers opened, one of them a zip at most
 
 
 def gunzip(data: bytes, spec: BoardSpec, url: str) -> bytes:
