@@ -216,3 +216,11 @@ def test_a_compressed_file_inside_an_archive_is_read_through() -> None:
         four = gzip.compress(four)
     with pytest.raises(ParseError, match="compressed more than 3 times over"):
         read(four, board("csv"))
+
+
+@pytest.mark.parametrize("score", ["Score[1]", "Score*", "Score †", "Score [a]*"])
+def test_a_header_with_a_footnote_mark_matches_when_no_header_matches_exactly(score: str) -> None:
+    assert read(table("<tr><td>A</td><td>1</td></tr>", head=f"<tr><th>Model</th><th>{score}</th></tr>")) == \
+        [("A", 1.0)]
+    both = f"<tr><th>Model</th><th>{score}</th><th>Score</th></tr>"  # an exact match wins over a marked one
+    assert read(table("<tr><td>A</td><td>1</td><td>2</td></tr>", head=both)) == [("A", 2.0)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
@@ -171,13 +171,17 @@ def map_columns(headers: Sequence[Sequence[str]], spec: BoardSpec, where: str) -
     naming the missing required fields and the headers that were there.
     """
     index: dict[str, list[int]] = {}
+    loose: dict[str, list[int]] = {}  # the same without footnote marks ("Score[1]", "Top-1*"): tried second
     for col, labels in enumerate(headers):
         for label in labels:
-            index.setdefault(header_key(label), []).append(col)
+            key = header_key(label)
+            index.setdefault(key, []).append(col)
+            loose.setdefault(_unmarked(key), []).append(col)
     mapping: dict[str, int] = {}
     warnings: list[str] = []
     for f in spec.fields:
-        found = _first_match(f, index)
+        found = _first_match(f, index, header_key)
+        found = found if found is not None else _first_match(f, loose, lambda c: _unmarked(header_key(c)))
         if found is not None:
             mapping[f.name] = found
         elif f.name in required_fields(spec):
@@ -189,9 +193,18 @@ def map_columns(headers: Sequence[Sequence[str]], spec: BoardSpec, where: str) -
     return mapping, warnings
 
 
-def _first_match(f: FieldSpec, index: dict[str, list[int]]) -> int | None:
+def _first_match(f: FieldSpec, index: dict[str, list[int]], key: Callable[[str], str]) -> int | None:
     for cand in f.sources:
-        cols = index.get(header_key(cand))
+        cols = index.get(key(cand))
         if cols:
             return cols[0]
     return None
+
+
+def _unmarked(key: str) -> str:
+    """A header key without the footnote marks at its end ("score[1]", "top-1*", "acc†"); the key itself when
+    nothing else would be left."""
+    return _HEADER_MARKS.sub("", key) or key
+
+
+_HEADER_MARKS = re.compile(r"(?:\[[0-9a-z]{1,3}\]|[*†‡§¶]+)+$")
