@@ -195,12 +195,10 @@ def _take(pending: dict[int, tuple[int, Cell]], col: int) -> Cell:
 
 
 def split_header(table: Element, grid: Grid) -> int:
-    """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
+    """How many leading grid rows are header rows: <thead> rows and the all-<th> rows after them, else one."""
     n_thead = sum(1 for _, section in own_rows(table) if section == "thead")
-    if n_thead:
-        return n_thead
-    n = 0
-    for row in grid:
+    n = n_thead
+    for row in grid[n_thead:]:
         if row and all(head for _, head in row):
             n += 1
         else:

@@ -224,3 +224,9 @@ def test_a_header_with_a_footnote_mark_matches_when_no_header_matches_exactly(sc
         [("A", 1.0)]
     both = f"<tr><th>Model</th><th>{score}</th><th>Score</th></tr>"  # an exact match wins over a marked one
     assert read(table("<tr><td>A</td><td>1</td><td>2</td></tr>", head=both)) == [("A", 2.0)]
+
+
+def test_a_thead_holding_only_a_title_leaves_the_column_names_to_the_first_body_row() -> None:
+    doc = ("<html><body><table><thead><tr><th colspan=2>Leaderboard (updated May)</th></tr></thead><tbody>"
+           "<tr><th>Model</th><th>Score</th></tr><tr><td>A</td><td>1</td></tr></tbody></table></body></html>")
+    assert read(doc) == [("A", 1.0)]

@@ -260,11 +260,10 @@ def as_cells(line: Line) -> list[Cell]:
 
 
 def header_count(n_thead: int, grid: list[Line]) -> int:
-    """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
-    if n_thead:
-        return n_thead
-    n = 0
-    for texts, heads in grid:
+    """How many leading grid rows are header rows: the <thead> rows and the all-<th> rows right after them (a
+    <thead> may hold only a title, with the column names in the body's first row), else one."""
+    n = n_thead
+    for texts, heads in grid[n_thead:]:
         if texts and heads is not None and all(heads):
             n += 1
         else:

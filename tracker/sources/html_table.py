@@ -69,7 +69,7 @@ def table_grid(table: Element, where: str = "the table") -> Grid:
 
 
 def split_header(table: Element, grid: Grid) -> int:
-    """How many leading grid rows are header rows: <thead> rows, else leading all-<th> rows, else one."""
+    """How many leading grid rows are header rows: <thead> rows and the all-<th> rows after them, else one."""
     n_thead = sum(1 for _, section in own_rows(table) if section == "thead")
     return header_count(n_thead, [([t for t, _ in r], [h for _, h in r]) for r in grid])
 
