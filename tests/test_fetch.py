@@ -201,3 +201,23 @@ def test_a_connection_goes_back_to_the_pool_with_no_deadline_watching_it(server:
     with pytest.raises(FetchError):
         fetcher.fetch(server.url("/gone.csv"))
     assert held and not any(held)
+
+
+def test_one_host_spelled_two_ways_is_one_host_for_the_gate() -> None:
+    from tracker.fetch.gate import host_key
+
+    same = ["https://Example.org/a", "https://example.org:443/b", "https://user:pw@EXAMPLE.org/c",
+            "HTTPS://example.org"]
+    assert {host_key(u) for u in same} == {"example.org"}
+    assert host_key("http://example.org:8080/x") == "example.org:8080" != host_key("http://example.org/x")
+    assert host_key("http://[::1]:8000/x") == "::1:8000" and host_key("http://h:bad/x") == "h:bad"
+
+
+def test_per_host_delay_holds_across_spellings_of_a_host(server: LocalServer) -> None:
+    url = server.route("/lb.csv", Response(body=BODY))
+    spelled = url.replace("http://127.0.0.1", "http://someone@127.0.0.1")
+    fetcher = HttpFetcher(replace(FAST, per_host_delay=0.5))
+    t = time.monotonic()
+    for u in (url, spelled, url):
+        fetcher.fetch(u)
+    assert time.monotonic() - t >= 1.0

@@ -11,6 +11,7 @@ import threading
 import time
 from types import TracebackType
 from typing import Protocol
+from urllib.parse import urlparse
 
 
 class HostLock(Protocol):
@@ -113,3 +114,18 @@ class HostGate:
         self._last[host] = time.monotonic()
         if self.shared is not None:
             self.shared.done(host)
+
+
+def host_key(url: str) -> str:
+    """The host a URL's requests count against for the per-host gate and delay: lower-cased, without user or
+    password, with its port only when not the scheme's default (`HTTPS://User@Example.org:443` is example.org)."""
+    parts = urlparse(url)
+    try:
+        port = parts.port
+    except ValueError:  # an unusable port: the URL fails when requested; keep its own spelling meanwhile
+        return parts.netloc.lower()
+    host = (parts.hostname or "").lower()
+    return host if port is None or port == _DEFAULT_PORT.get(parts.scheme.lower()) else f"{host}:{port}"
+
+
+_DEFAULT_PORT = {"http": 80, "https": 443}

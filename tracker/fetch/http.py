@@ -31,7 +31,7 @@ from ..config import FetchSettings
 from ..errors import Cancelled, FetchError
 from ..models import Page
 from .base import read_file_url
-from .gate import HostGate
+from .gate import HostGate, host_key
 from .netguard import RedirectGuard, Resolver, resolve
 from .reasons import translate
 from .render import render as render_page
@@ -110,7 +110,7 @@ class HttpFetcher:
             with Watch(url, self.settings.deadline) as w:
                 if not self.allowed(url, board_url=url, w=w):
                     raise FetchError(f"{url}: disallowed by robots.txt (set [fetch] robots = false only if you may)")
-        host = urlparse(url).netloc
+        host = host_key(url)
         with self.gate.lock(host):
             self.gate.wait(host)
             try:
@@ -175,7 +175,7 @@ class HttpFetcher:
     @contextmanager
     def _request(self, url: str, headers: dict[str, str], w: Watch) -> Iterator[requests.Response]:
         """GET `url` under the host gate and the watch; errors of the request and of reading it become Failures."""
-        host = urlparse(url).netloc
+        host = host_key(url)
         lock = self.gate.lock(host)
         if not lock.acquire(timeout=max(w.left(), 0.0)):
             w.fire("deadline")
