@@ -16,10 +16,14 @@ from ..models import Page
 from .base import Parsed, RawRow, Source, decode, one_line, required_fields
 
 
-def as_text(value: Any) -> str | None:
-    """A JSON value as cell text: None stays None, numbers keep their digits, lists/objects become JSON."""
+def as_text(value: Any, written: bool = True) -> str | None:
+    """A JSON value as cell text: None stays None, numbers keep their digits, lists/objects become JSON. A YAML
+    number gives the text written ("3.10") unless `written` is False (a number field: its value, "3.1")."""
     if value is None:
         return None
+    text = getattr(value, "text", None)
+    if written and isinstance(text, str):
+        return text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -76,6 +80,7 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
                          f"{page.url}; fix the board's 'rows' JMESPath")
     compiled = [(f.name, [None if s == KEY_SOURCE else jmespath.compile(s) for s in f.sources]) for f in spec.fields]
     strict = {f.name: f.name in spec.key or f.type == "number" for f in spec.fields}
+    numeric = {f.name: f.type == "number" for f in spec.fields}
     rows: list[RawRow] = []
     seen: set[str] = set()
     nested: dict[str, tuple[int, str, Any]] = {}  # number field -> (rows, JMESPath, first value) of objects/lists
@@ -90,6 +95,8 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
                     value = search(expr, item, spec, page, f"[board.fields] {name}")
                 if value is not None:
                     break
+            if isinstance(value, list) and len(value) == 1 and not isinstance(value[0], dict | list):
+                value = value[0]  # a filter's one match (`results[?task=='mmlu'].acc`), or a literal [85.2]
             if isinstance(value, dict | list) and strict[name]:
                 source = expr.expression if expr is not None else KEY_SOURCE
                 if name in spec.key:
@@ -99,7 +106,7 @@ def document_rows(doc: Any, page: Page, spec: BoardSpec, encoding: str | None) -
                 seen.add(name)  # the field is there, as something else than a number: warned below
                 row[name] = None
                 continue
-            row[name] = as_text(value)
+            row[name] = as_text(value, written=not numeric[name])
             if value is not None:
                 seen.add(name)
         rows.append(row)

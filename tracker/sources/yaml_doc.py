@@ -20,18 +20,35 @@ MAX_YAML_CHARS = 5_000_000  # the pure-Python parser reads about 0.3 MB/s; a big
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader (no python/* tags) whose plain scalars stay text as written and whose keys are strings.
+    """SafeLoader (no python/* tags) whose numbers remember the text written and whose keys are strings.
 
-    YAML 1.1's implicit typing changes what a board wrote (3.10 -> 3.1, no -> false, 0755 -> 493, 1:20 -> 80), so
-    only null and the merge key `<<` are resolved from a plain scalar's text, plus infinity and not-a-number
-    (.inf, .nan), which stay floats: a metric of .inf still counts as infinite (no value, with a warning). Numbers
-    arrive as text and are read as an HTML cell's text is; explicit tags (!!int 5) still type a value.
+    `rows` filters and functions see what YAML 1.1 makes of a plain scalar (numbers compare as numbers, `false`
+    and `no` are false), as before; a field's value is the text written: `3.10` stays "3.10" where a float would
+    say 3.1, `0755` stays "0755" (YAML 1.1: 493), and `1:20` (sexagesimal 80) or `0x1F` are text. Decimal
+    numbers are int/float subclasses that carry their text (YamlInt, YamlFloat); timestamps and binaries are
+    text; explicit tags (!!int 5) still type a value.
     """
 
     def construct_mapping(self, node: yaml.nodes.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping with every key as text (1 -> "1", true -> "true"), as JSON would have it."""
         data = super().construct_mapping(node, deep=deep)
         return {k if isinstance(k, str) else (as_text(k) or "null"): v for k, v in data.items()}
+
+
+class YamlInt(int):
+    """An integer of a YAML document that remembers how it was written (as_text gives that back)."""
+
+    text: str
+
+
+class YamlFloat(float):
+    """A float of a YAML document that remembers how it was written (as_text gives that back)."""
+
+    text: str
+
+
+# JMESPath's functions (sort_by, max, sum, type, ...) tell types apart by `type(x).__name__`: these are numbers
+YamlInt.__name__, YamlFloat.__name__ = "int", "float"
 
 
 def _scalar_text(loader: _Loader, node: yaml.nodes.Node) -> str:
@@ -41,14 +58,35 @@ def _scalar_text(loader: _Loader, node: yaml.nodes.Node) -> str:
     return str(node.value)
 
 
+def _number(loader: _Loader, node: yaml.nodes.Node) -> Any:
+    """A plain decimal number as YamlInt/YamlFloat (its value as YAML reads it, its text as written); an
+    explicitly tagged one as YAML reads it."""
+    if not isinstance(node, yaml.nodes.ScalarNode):
+        raise yaml.constructor.ConstructorError(None, None, f"{node.tag} must be a scalar", node.start_mark)
+    value = (yaml.SafeLoader.construct_yaml_int if node.tag.endswith(":int") else
+             yaml.SafeLoader.construct_yaml_float)(loader, node)
+    if node.style is not None or not isinstance(value, int | float):  # "!!int '5'" or a quoted scalar
+        return value
+    out = YamlInt(value) if isinstance(value, int) else YamlFloat(value)
+    out.text = str(node.value)
+    return out
+
+
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
 _Loader.add_constructor("tag:yaml.org,2002:binary", _scalar_text)
-_RESOLVED = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:merge")  # plain scalars that are not text
+_Loader.add_constructor("tag:yaml.org,2002:int", _number)
+_Loader.add_constructor("tag:yaml.org,2002:float", _number)
+_TEXT = (  # plain scalars YAML 1.1 retypes that stay text: sexagesimal, octal, hexadecimal, binary numbers
+    re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$"), re.compile(r"^[-+]?0[0-7_]+$"),
+    re.compile(r"^[-+]?0x[0-9a-fA-F_]+$"), re.compile(r"^[-+]?0b[0-1_]+$"))
 _Loader.yaml_implicit_resolvers = {  # the class's own table (PyYAML copies it per class the same way)
-    first: [(tag, rx) for tag, rx in resolvers if tag in _RESOLVED]
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float", ":value"))]  # "=": text
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-                              list("-+."))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),
+                              list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+    r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+"
+    r"|[-+]?[0-9][0-9_]*\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 
 def _children(node: yaml.nodes.Node) -> list[yaml.nodes.Node]:
