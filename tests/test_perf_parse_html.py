@@ -47,14 +47,14 @@ _OLD_ROWS: Any = lxml.etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
 APART = {"br", "hr", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "caption", "h1", "h2",
          "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header", "footer", "figure",
          "figcaption", "address", "nav", "aside", "details", "summary", "sup", "small"}
-UNSEEN = {"script", "style", "template", "noscript", "head", "title", "select", "option", "button"}
+UNSEEN = {"script", "style", "template", "noscript", "head", "title", "select", "option"}
 
 
 def hidden(el: Element) -> bool:
     style = (el.get("style") or "").replace(" ", "").lower()
     classes = (el.get("class") or "").lower().split()
-    return el.get("hidden") is not None or "display:none" in style or "visibility:hidden" in style or any(
-        c in ("sr-only", "visually-hidden", "screen-reader-text", "visuallyhidden", "hidden") for c in classes)
+    return el.get("hidden") is not None or "display:none" in style or "visibility:hidden" in style or (
+        "hidden" in classes and all(":" not in c for c in classes))
 
 
 def footnote(el: Element) -> bool:
@@ -65,9 +65,14 @@ def footnote(el: Element) -> bool:
 def seen_text(el: Element) -> str:
     out = el.text or ""
     for child in el:
-        if isinstance(child.tag, str) and child.tag not in UNSEEN and not hidden(child) and not footnote(child):
-            apart = " " if child.tag in APART else ""
-            out += apart + seen_text(child) + apart
+        if isinstance(child.tag, str) and child.tag not in UNSEEN and not hidden(child):
+            if footnote(child):
+                mark = "".join(child.itertext()).strip()
+                out += mark if mark.startswith(("[", "(")) else mark.translate(str.maketrans("0123456789",
+                                                                                         "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+            else:
+                apart = " " if child.tag in APART else ""
+                out += apart + seen_text(child) + apart
         out += child.tail or ""
     return out
 
@@ -86,7 +91,7 @@ def own_rows(table: Element) -> list[tuple[Element, str]]:
 
     def walk(el: Element, section: str) -> None:
         for child in el:
-            if not isinstance(child.tag, str) or child.tag in ("table", "td", "th"):
+            if not isinstance(child.tag, str) or child.tag in ("table", "td", "th", "template", "noscript", "script"):
                 continue
             if child.tag == "tr":
                 out.append((child, section))
@@ -290,7 +295,8 @@ SPANS = ["", " rowspan=2", " colspan=2", " rowspan=3 colspan=2", " rowspan='x'",
          " hidden", " class='x sr-only'", " style='DISPLAY: none'"]
 MARKUP = ["<b>", "<br>", "<i>x</i>", "<?p?>", "<!--c-->", "<sup>1</sup>", "<sup>[a]</sup>", "<sup>new model</sup>",
           "<span style='display:none'>9</span>", "<div>d</div>", "<small>2.5</small>", "<script>s=1</script>",
-          "<span class=visually-hidden>h</span>", "<p>", "<sub>2</sub>"]
+          "<span class=visually-hidden>h</span>", "<p>", "<sub>2</sub>", "<span class='hidden md:block'>r</span>",
+          "<button>b</button>", "<template><tr><td>t</td></tr></template>"]
 ROW_OPEN = ["<tr>"] * 6 + ["<tr hidden>", "<tr style='visibility:hidden'>", "<tr class=c>", "<form><tr>", "<b><tr>"]
 odd = st.sampled_from(ODD)
 text = st.one_of(st.sampled_from(["m1", "m2", "1.5", "91%", "224", "x y", ""]), st.text(max_size=3), odd)

@@ -40,14 +40,17 @@ def table(body: str, head: str = "<tr><th>Model</th><th>Score</th></tr>", foot: 
 
 
 @pytest.mark.parametrize(("cells", "expected"), [
-    ("<td>GPT-4<sup>1</sup></td><td>88.1<sup>2</sup></td>", ("GPT-4", 88.1)),
+    ("<td>GPT-4<sup>1</sup></td><td>88.1<sup>2</sup></td>", ("GPT-4¹", 88.1)),  # GPT-4² stays another entry
     ("<td>ViT-L<sup>[a]</sup></td><td>88.1<sup>*</sup></td>", ("ViT-L", 88.1)),
-    ("<td>ViT-L<sup>†,‡</sup></td><td>88.1<sup>1,3</sup></td>", ("ViT-L", 88.1)),
+    ("<td>ViT-L<sup>‡</sup></td><td>88.1<sup>1,3</sup></td>", ("ViT-L", 88.1)),
     ("<td><div>Claude 3</div><div>Anthropic</div></td><td><div>85.2</div><div class=rank>3</div></td>",
      ("Claude 3 Anthropic", 85.2)),
     ("<td><p>A</p><p>B</p></td><td>85.2<small>1.2</small></td>", ("A B", 85.2)),
     ("<td>A</td><td><span style='display: none'>0091.0</span>91.0%</td>", ("A", 91.0)),
-    ("<td>A<span class=sr-only>(open weights)</span></td><td><span hidden>1</span>91.0</td>", ("A", 91.0)),
+    ("<td>A<span class=hidden>(open weights)</span></td><td><span hidden>1</span>91.0</td>", ("A", 91.0)),
+    ("<td><span class='hidden md:inline'>meta-llama/</span>Llama-3</td><td>91.0</td>", ("meta-llama/Llama-3", 91.0)),
+    ("<td><button>GPT-4o</button></td><td><button>85.2</button></td>", ("GPT-4o", 85.2)),
+    ("<td>Gemini</td><td>★★★★<span class=visually-hidden>4</span></td>", ("Gemini", 4.0)),  # the icon's text
     ("<td>A<script>var x = 1;</script><style>td{}</style></td><td>91.0</td>", ("A", 91.0)),
     ("<td>GPT<span>-4</span><b>o</b></td><td>9<i>1</i>.0</td>", ("GPT-4o", 91.0)),  # inline: no space
     ("<td>CO<sub>2</sub>-Net</td><td>91.0</td>", ("CO2-Net", 91.0)),
@@ -126,7 +129,8 @@ def test_other_legacy_encodings_are_still_left_to_detection() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [
     ("0,875", 0.875), ("0,1", 0.1), ("1,234", 1234.0), ("12,345.6", 12345.6), ("91,0", 91.0),
-    ("1 234,5", 1234.5), ("1\u00a0234,5", 1234.5), ("1\u202f234", 1234.0), ("1\u2009234 567", 1234567.0),
+    ("1 234,5", 1.0), ("1\u00a0234,5", 1234.5), ("1\u202f234", 1234.0), ("1\u2009234 567", 1234.0),
+    ("742\n123 votes", 742.0), ("3 100%", 3.0), ("384 384", 384.0),  # a plain space or line break: two numbers
     ("~1e-3", 0.001), ("1.5E+02", 150.0), ("2.1e−3", 0.0021), ("９１．５", 91.5), ("90.5 (1 234)", 90.5),
     ("2024", 2024.0), ("88.1 2", 88.1), ("1e999", None), ("12 34", 12.0),
 ])
@@ -149,8 +153,8 @@ def test_operating_system_litter_in_a_zip_is_not_a_member() -> None:
 
 names = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), max_codepoint=0x24F), min_size=1,
                 max_size=10)
-DRESS_NAME = ["{}", "{}<sup>1</sup>", "{}<sup>†</sup>", "<a href='#'>{}</a>", "<div>{}</div>", "{}<sup>[a]</sup>",
-              "<span class=visually-hidden>rank</span>{}", "{}<script>track()</script>"]
+DRESS_NAME = ["{}", "{}<sup>*</sup>", "{}<sup>†</sup>", "<a href='#'>{}</a>", "<div>{}</div>", "{}<sup>[a]</sup>",
+              "<span style='display:none'>rank</span>{}", "{}<script>track()</script>"]
 DRESS_SCORE = ["{}", "{}%", "{}<sup>*</sup>", "<span style='display:none'>00{}</span>{}", "<b>{}</b>",
                "{}<small>±0.2</small>", "<div>{}</div><div class=delta>+1</div>"]
 
@@ -230,3 +234,25 @@ def test_a_thead_holding_only_a_title_leaves_the_column_names_to_the_first_body_
     doc = ("<html><body><table><thead><tr><th colspan=2>Leaderboard (updated May)</th></tr></thead><tbody>"
            "<tr><th>Model</th><th>Score</th></tr><tr><td>A</td><td>1</td></tr></tbody></table></body></html>")
     assert read(doc) == [("A", 1.0)]
+
+
+def test_footnote_marks_keep_entries_apart_and_headers_match_as_copied() -> None:
+    body = "<tr><td>GPT-4<sup>1</sup></td><td>86.4</td></tr><tr><td>GPT-4<sup>2</sup></td><td>83.9</td></tr>"
+    assert read(table(body)) == [("GPT-4¹", 86.4), ("GPT-4²", 83.9)]  # two reports of one model, not a duplicate
+    spec = board(fields={"model": "Model", "score": "R2", "mmlu": "MMLU1"})
+    head = "<tr><th>Model</th><th>R<sup>2</sup></th><th>MMLU<sup>1</sup></th></tr>"
+    rows, _ = parse_rows(Page("https://example.org/x", table("<tr><td>A</td><td>0.9</td><td>70</td></tr>", head=head)
+                              .encode(), datetime.now(UTC)), spec)
+    assert [(r.model, r.value("score"), r.fields["mmlu"]) for r in rows] == [("A", 0.9, "70")]
+
+
+def test_an_exact_header_wins_over_one_that_matches_without_its_arrows() -> None:
+    head = "<tr><th>Model</th><th>Score</th><th>Score ▲</th></tr>"
+    spec = board(fields={"model": "Model", "score": "Score ▲"})
+    assert read(table("<tr><td>A</td><td>85.2</td><td>1.1</td></tr>", head=head), spec) == [("A", 1.1)]
+
+
+def test_rows_inside_a_template_or_noscript_are_no_entries() -> None:
+    body = ("<tr><td>A</td><td>1</td></tr><template><tr><td>{{name}}</td><td>{{score}}</td></tr></template>"
+            "<noscript><tr><td>Enable JavaScript</td><td>0</td></tr></noscript>")
+    assert read(table(body)) == [("A", 1.0)]

@@ -25,12 +25,14 @@ _RUN_REV = re.compile(r"\*+|[†‡§¶]+")
 _TAG_REV = re.compile(r"[A-Za-z0-9]*\*\s", re.I)
 _WS = re.compile(r"\s*")
 _MARK_END = frozenset("]*†‡§¶")
-# a number: digit groups split by spaces ("1 234,5", as clean_text leaves thin and no-break spaces), or digits
-# with separators; an exponent; a unit
+# a number: digits with separators; an exponent; a unit
 _NUMBER = re.compile(
-    r"(?P<sign>[-+−–]?)\s*(?P<num>\d{1,3}(?: \d{3}(?!\d))+(?:[.,]\d+)?|\d[\d,.'\u2009\u202f]*\d|\d)"
+    r"(?P<sign>[-+−–]?)\s*(?P<num>\d[\d,.'\u2009\u202f]*\d|\d)"
     r"(?P<exp>[eE][-+−]?\d{1,3}(?!\d))?(?:\s*(?P<suffix>[kKmMbBgGtT%])(?![A-Za-z]))?")
 _FULLWIDTH = {0xFF0E: ".", 0xFF0C: ",", 0xFF05: "%", 0xFF0D: "-"}  # "９１．５" (its digits are digits already)
+# a no-break or thin space between digit groups ("1 234,5" as French and Excel write it); a plain space or a line
+# break between digits separates two numbers ("742<br>123 votes" is 742)
+_GROUPED = re.compile(r"(?<=\d)[\u00a0\u202f\u2009](?=\d{3}(?!\d))")
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "%": 1.0}
 _ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?(?:[T ].*)?")
 _MONTHS = {m: i for i, m in enumerate(
@@ -108,13 +110,13 @@ def _number(text: str | None) -> float | None:
             pass
     if is_missing(text):
         return None
-    s = clean_text(text).replace("\u2212", "-")
+    s = clean_text(_GROUPED.sub("", text) if not text.isascii() else text).replace("\u2212", "-")
     if not s.isascii():
         s = s.translate(_FULLWIDTH)
     m = _NUMBER.search(s)
     if m is None:
         return None
-    num = m.group("num").replace("'", "").replace("\u2009", "").replace("\u202f", "").replace(" ", "")
+    num = m.group("num").replace("'", "").replace("\u2009", "").replace("\u202f", "")
     if "," in num and "." in num:
         dec = "." if num.rfind(".") > num.rfind(",") else ","
         num = num.replace("." if dec == "," else ",", "").replace(",", ".")

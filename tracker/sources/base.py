@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,11 +41,12 @@ class Source:
 
 def header_key(text: str) -> str:
     """Header comparison form: case- and white-space-insensitive, without invisible characters (soft hyphen,
-    zero-width space) or sorting arrows ("Model ▲▼", "Score ↕")."""
-    return _HEADER_NOISE.sub("", text).casefold()
+    zero-width space), compatibility forms folded (NFKC: "R²" is "r2", as copying it from a browser gives)."""
+    key = _HEADER_NOISE.sub("", text)
+    return key.casefold() if key.isascii() else unicodedata.normalize("NFKC", key).casefold()
 
 
-_HEADER_NOISE = re.compile(r"[\s\u00a0\u00ad\u200b\u2060\ufeff\u2190-\u21ff\u25b2-\u25bf\u2b06\u2b07\u2b0d]+")
+_HEADER_NOISE = re.compile(r"[\s\u00a0\u00ad\u200b\u2060\ufeff]+")
 
 
 def one_line(text: str, limit: int = 160) -> str:
@@ -174,14 +176,13 @@ def map_columns(headers: Sequence[Sequence[str]], spec: BoardSpec, where: str) -
     loose: dict[str, list[int]] = {}  # the same without footnote marks ("Score[1]", "Top-1*"): tried second
     for col, labels in enumerate(headers):
         for label in labels:
-            key = header_key(label)
-            index.setdefault(key, []).append(col)
-            loose.setdefault(_unmarked(key), []).append(col)
+            index.setdefault(header_key(label), []).append(col)
+            loose.setdefault(_loose(label), []).append(col)
     mapping: dict[str, int] = {}
     warnings: list[str] = []
     for f in spec.fields:
         found = _first_match(f, index, header_key)
-        found = found if found is not None else _first_match(f, loose, lambda c: _unmarked(header_key(c)))
+        found = found if found is not None else _first_match(f, loose, _loose)
         if found is not None:
             mapping[f.name] = found
         elif f.name in required_fields(spec):
@@ -201,10 +202,13 @@ def _first_match(f: FieldSpec, index: dict[str, list[int]], key: Callable[[str],
     return None
 
 
-def _unmarked(key: str) -> str:
-    """A header key without the footnote marks at its end ("score[1]", "top-1*", "acc†"); the key itself when
-    nothing else would be left."""
-    return _HEADER_MARKS.sub("", key) or key
+def _loose(label: str) -> str:
+    """A header's key without sorting arrows ("Model ▲▼", "Score ↕") or the footnote marks at its end
+    ("Score[1]", "Top-1*", "Acc†", "MMLU¹"): tried when no header matches exactly; the exact key when nothing
+    else would be left."""
+    bare = _HEADER_MARKS.sub("", _ARROWS.sub("", label).rstrip())
+    return header_key(bare) or header_key(label)
 
 
-_HEADER_MARKS = re.compile(r"(?:\[[0-9a-z]{1,3}\]|[*†‡§¶]+)+$")
+_ARROWS = re.compile(r"[\u2190-\u21ff\u25b2-\u25bf\u2b06\u2b07\u2b0d]+")
+_HEADER_MARKS = re.compile(r"(?:\s*(?:\[[0-9a-zA-Z]{1,3}\]|[*†‡§¶]+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+))+$")

@@ -33,17 +33,21 @@ _SECTIONS = frozenset({"thead", "tbody", "tfoot"})
 _APART = frozenset({"br", "hr", "p", "div", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "td", "th", "caption",
                     "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "section", "article", "header", "footer",
                     "figure", "figcaption", "address", "nav", "aside", "details", "summary", "sup", "small"})
-# elements whose text no reader sees: scripts, styles, templates, and text hidden from sight (screen-reader-only
-# classes, the `hidden` attribute, display:none / visibility:hidden), such as a sort key before the shown value
-_UNSEEN = frozenset({"script", "style", "template", "noscript", "head", "title", "select", "option", "button"})
-_UNSEEN_CLASSES = ("sr-only", "visually-hidden", "screen-reader-text", "visuallyhidden", "hidden")
+# elements whose text no reader sees: scripts, styles, templates, and text hidden from every reader (the `hidden`
+# attribute, display:none / visibility:hidden, a `hidden` class without a breakpoint variant such as Tailwind's
+# "hidden md:inline"), such as a sort key before the shown value. Screen-reader-only text is read: it is the
+# text of what a sighted reader sees as an icon ("★★★★" and "4 stars")
+_UNSEEN = frozenset({"script", "style", "template", "noscript", "head", "title", "select", "option"})
 _UNSEEN_STYLE = ("display:none", "visibility:hidden")
+# a footnote mark's digits as superscripts: "GPT-4<sup>1</sup>" is GPT-4¹ (GPT-4² stays another entry), whose
+# identity key (NFKC) is "gpt-41" as before, and "88.1<sup>2</sup>" is 88.1² (no digit of the number)
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def cell_text(cell: Element) -> str:
     """The text a reader sees in a cell (cheap for the common cell without markup): blocks and small print apart
-    from their neighbours by a space, hidden and script text left out. Read, never written back (lxml refuses
-    text with control characters)."""
+    from their neighbours by a space, footnote marks as superscripts, hidden and script text left out. Read, never
+    written back (lxml refuses text with control characters)."""
     if len(cell) == 0:
         return str(cell.text or "")
     out = [cell.text or ""]
@@ -54,9 +58,13 @@ def cell_text(cell: Element) -> str:
             out.append(item)
             continue
         tag, tail = item.tag, item.tail or ""
-        if not isinstance(tag, str) or tag in _UNSEEN or _hidden(item) or (tag == "sup" and _footnote(item)):
+        if not isinstance(tag, str) or tag in _UNSEEN or _hidden(item):
             if tail:
                 out.append(tail)
+            continue
+        if tag == "sup" and _footnote(item):
+            mark = "".join(item.itertext()).strip()
+            out.append((mark if mark[0] in "[(" else mark.translate(_SUPERSCRIPT)) + tail)  # "[1]" as written
             continue
         apart = " " if tag in _APART else ""
         out.append(apart + (item.text or ""))
@@ -67,8 +75,8 @@ def cell_text(cell: Element) -> str:
 
 
 def _footnote(sup: Element) -> bool:
-    """Whether a <sup> holds a footnote mark ("2", "1,3", "a", "*", "†", "[4]"), which is no part of a name or a
-    number ("GPT-4<sup>1</sup>" is GPT-4, "88.1<sup>2</sup>" is 88.1)."""
+    """Whether a <sup> holds a footnote mark ("2", "1,3", "a", "*", "†", "[4]"), which joins the text before it
+    (as a superscript when it is digits) rather than standing apart."""
     return _FOOTNOTE.fullmatch("".join(sup.itertext()).strip()) is not None
 
 
@@ -77,7 +85,7 @@ _FOOTNOTE = re.compile(r"[\[(]?(?:[0-9]{1,2}(?:[,\-–][0-9]{1,2})*|[a-z]|[*†�
 
 
 def _hidden(el: Element) -> bool:
-    """Whether an element is hidden from sight by an attribute, an inline style or a screen-reader-only class."""
+    """Whether an element is hidden from every reader by an attribute, an inline style or a `hidden` class."""
     if not el.keys():
         return False
     if el.get("hidden") is not None:
@@ -85,8 +93,8 @@ def _hidden(el: Element) -> bool:
     style = el.get("style")
     if style and any(s in style.replace(" ", "").lower() for s in _UNSEEN_STYLE):
         return True
-    classes = el.get("class")
-    return bool(classes) and any(c in _UNSEEN_CLASSES for c in classes.lower().split())
+    classes = (el.get("class") or "").lower().split()
+    return "hidden" in classes and not any(":" in c for c in classes)  # "hidden md:inline" shows on a desktop
 
 
 @dataclass
@@ -194,8 +202,8 @@ def own_rows(table: Element) -> list[tuple[Element, str]]:
             if up is table:
                 out.append((tr, section or "table"))
                 break
-            if up.tag in ("td", "th", "table"):
-                break  # in a cell, or a nested table's row
+            if up.tag in ("td", "th", "table", "template", "noscript", "script"):
+                break  # in a cell, a nested table, or markup no reader sees as rows
             if not section and up.tag in _SECTIONS:
                 section = up.tag
     return out
@@ -206,7 +214,7 @@ def wrapped_row(tr: Element) -> bool:
     for up in tr.iterancestors():
         if up.tag == "table":
             return True
-        if up.tag in ("td", "th"):
+        if up.tag in ("td", "th", "template", "noscript", "script"):
             return False
     return False
 
