@@ -124,17 +124,27 @@ _DECLARATION = re.compile(rb"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:
 def _western(data: bytes) -> tuple[str, str] | None:
     """`data` as windows-1252 when it decodes strictly and reads like a Western language: no run of three or more
     non-ASCII characters (Cyrillic, Greek or CJK bytes read as windows-1252 give such runs: "Ìîäåëü", "ÖÐÎÄ";
-    "Naïve", "süß", "ação" do not). charset-normalizer guesses poorly on short pages ("Naïve" as cp1250
-    "Naďve"); browsers in Western locales default to windows-1252 for undeclared pages."""
+    "Naïve", "süß", "ação" do not), no Central European letter that windows-1252 misreads as a sign inside a word
+    (Polish "języka" has "ą" -> "¹", "ł" -> "³", "ż" -> "¿"), and no `<html lang>` naming another language.
+    charset-normalizer guesses poorly on short pages ("Naïve" as cp1250 "Naďve"); browsers in Western locales
+    default to windows-1252 for undeclared pages."""
     if b"\x00" in data:  # no text document holds NUL bytes: UTF-16 without a byte-order mark, or binary
         return None
+    lang = _LANG.search(data[:1024])
+    if lang is not None and lang.group(1).lower().decode() not in _WESTERN_LANGS:
+        return None
     found = _strict(data, "cp1252")
-    if found is None or _FOREIGN_RUN.search(found[0]):
+    if found is None or _FOREIGN_RUN.search(found[0]) or _MISREAD.search(found[0]):
         return None
     return found
 
 
 _FOREIGN_RUN = re.compile(r"[^\x00-\x7f]{3,}")
+_MISREAD = re.compile(r"(?<=\w)[¹³¿¥ª¼¾]|[¹³¿¥ª¼¾](?=\w)")  # cp1250's ą ł ż Ą Ş ľ Ľ read as cp1252 signs
+_LANG = re.compile(rb"""<html[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3})""", re.IGNORECASE)
+_WESTERN_LANGS = frozenset({"en", "fr", "de", "es", "it", "pt", "nl", "sv", "da", "no", "nb", "nn", "fi", "is",
+                            "ga", "ca", "eu", "gl", "af", "sq", "id", "ms", "sw", "la", "lb", "fo", "oc", "br",
+                            "gd", "cy", "et", "mt", "eo", "ia", "rm", "fy", "wa", "co"})
 
 
 def _utf16(page: Page, spec: BoardSpec) -> tuple[str, str]:
