@@ -256,3 +256,16 @@ def test_rows_inside_a_template_or_noscript_are_no_entries() -> None:
     body = ("<tr><td>A</td><td>1</td></tr><template><tr><td>{{name}}</td><td>{{score}}</td></tr></template>"
             "<noscript><tr><td>Enable JavaScript</td><td>0</td></tr></noscript>")
     assert read(table(body)) == [("A", 1.0)]
+
+
+def test_central_european_documents_are_not_forced_to_windows_1252() -> None:
+    polish = ["języka", "Łódź-7B", "żółw"]
+    csv_doc = "Model;Score\n" + "".join(f"{n};{i}\n" for i, n in enumerate(polish))
+    assert [m for m, _ in read(csv_doc.encode("cp1250"), board("csv"))] == polish  # "ą" read as "¹": not Western
+    slovak = ["slovenčinu", "Čokolada"]
+    html = table("".join(f"<tr><td>{n}</td><td>{i}</td></tr>" for i, n in enumerate(slovak))).replace(
+        "<html>", "<html lang='sk'>")
+    assert [m for m, _ in read(html.encode("cp1250"))] == slovak  # the page says its language
+    french = ["Naïve", "Cœur", "Œuvre"]
+    assert [m for m, _ in read(("Model;Score\n" + "".join(f"{n};{i}\n" for i, n in enumerate(french)))
+                               .encode("cp1252"), board("csv"))] == french
