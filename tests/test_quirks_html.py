@@ -269,3 +269,14 @@ def test_central_european_documents_are_not_forced_to_windows_1252() -> None:
     french = ["Naïve", "Cœur", "Œuvre"]
     assert [m for m, _ in read(("Model;Score\n" + "".join(f"{n};{i}\n" for i, n in enumerate(french)))
                                .encode("cp1252"), board("csv"))] == french
+
+
+def test_tracker_add_reads_a_deeply_nested_page_as_tracker_run_does() -> None:
+    from tracker.detect.htmldoc import html_tables
+
+    rows = "".join(f"<tr><td>m{i}</td><td>{i}</td></tr><b>" for i in range(1000))
+    found = html_tables("https://example.org/x", table(rows))
+    assert len(found) == 1 and found[0].rows == len(read(table(rows))) == 1000  # not cut short at 256 levels
+    deeper = "".join(f"<tr><td>m{i}</td><td>{i}</td></tr><b>" for i in range(3000))
+    with pytest.raises(ParseError, match="nests its elements more than 2,048 deep"):
+        html_tables("https://example.org/x", table(deeper))

@@ -10,7 +10,14 @@ from lxml.cssselect import CSSSelector
 
 from ..errors import ParseError
 from ..sources.base import one_line
-from ..sources.html_table import column_labels, split_header, table_grid, without_xml_declaration
+from ..sources.html_table import (
+    column_labels,
+    cut_short,
+    html_parser,
+    split_header,
+    table_grid,
+    without_xml_declaration,
+)
 from .tables import Candidate, Column
 
 _CSS_IDENT = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
@@ -18,11 +25,14 @@ _CSS_IDENT = re.compile(r"^-?[A-Za-z_][A-Za-z0-9_-]*$")
 
 def html_tables(url: str, text: str) -> list[Candidate]:
     """One candidate per <table> with body rows, with a `selector` for it when the page has several tables."""
+    parser = html_parser()  # the one `tracker run` reads the page with, so both see the same tables
     try:
-        doc = lxml.etree.fromstring(without_xml_declaration(text).replace("\x00", ""),
-                                    lxml.etree.HTMLParser(remove_comments=True))
+        doc = lxml.etree.fromstring(without_xml_declaration(text).replace("\x00", ""), parser)
     except (lxml.etree.LxmlError, ValueError) as exc:
         raise ParseError(f"{url} is not parseable HTML: {one_line(str(exc))}") from exc
+    if cut_short(parser):
+        raise ParseError(f"{url} nests its elements more than 2,048 deep (unclosed tags pile up), so only its "
+                         f"beginning could be read")
     if doc is None:
         return []
     tables = list(doc.iter("table"))

@@ -30,7 +30,7 @@ def stream_tables(data: bytes, chunk: int | None = None) -> Iterator[TableRows]:
     error for a document with no table at all).
     """
     parser = lxml.etree.HTMLPullParser(events=("end",), tag=("table", "tr"), remove_comments=True,
-                                       encoding="utf-8", huge_tree=True)  # html_table._parser says why
+                                       encoding="utf-8", huge_tree=True)  # html_table.html_parser says why
     reader = _Reader()
     chunk = chunk or CHUNK
     for start in range(0, len(data), chunk):

@@ -35,13 +35,14 @@ from .html_grid import (
 )
 from .html_stream import Unusual, stream_tables
 
-__all__ = ["Cell", "Grid", "HtmlTable", "cell_text", "column_labels", "has_element", "split_header", "table_grid"]
+__all__ = ["Cell", "Grid", "HtmlTable", "cell_text", "column_labels", "cut_short", "has_element", "html_parser",
+           "split_header", "table_grid"]
 
 STREAM_FROM = 4 << 20  # documents this large (UTF-8 bytes) and without a selector are read as they stream in
 _local = threading.local()  # an lxml parser is no object to share between threads; each board thread has its own
 
 
-def _parser(utf8: bool = False) -> lxml.etree.HTMLParser:
+def html_parser(utf8: bool = False) -> lxml.etree.HTMLParser:
     """This thread's HTML parser (for UTF-8 bytes, or for text and other bytes). huge_tree lifts libxml2's depth
     limit from 256 to 2,048 elements: sloppy pages nest deeper and deeper (a stray <b> after every row), and past
     the limit libxml2 stops reading and keeps the tree so far, which cut a table short without a word."""
@@ -53,7 +54,7 @@ def _parser(utf8: bool = False) -> lxml.etree.HTMLParser:
     return parser
 
 
-def _cut_short(parser: lxml.etree.HTMLParser) -> bool:
+def cut_short(parser: lxml.etree.HTMLParser) -> bool:
     """Whether the last parse stopped early at libxml2's depth limit (the rest of the document was dropped)."""
     return any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log)
 
@@ -107,12 +108,12 @@ class HtmlTable(Source):
     def _whole(self, data: bytes | None, text: str, spec: BoardSpec, url: str, encoding: str) -> Parsed:
         """Parse the whole document (UTF-8 `data`, else `text`) and choose its table(s)."""
         try:
-            parser = _parser(utf8=data is not None)
+            parser = html_parser(utf8=data is not None)
             doc = lxml.etree.fromstring(data, parser) if data is not None else \
                 lxml.etree.fromstring(text.replace("\x00", ""), parser)
         except (lxml.etree.LxmlError, ValueError) as exc:
             raise ParseError(f"{spec.id}: {url} is not parseable HTML: {one_line(str(exc))}") from exc
-        if _cut_short(parser):
+        if cut_short(parser):
             raise ParseError(f"{spec.id}: {url} nests its elements more than 2,048 deep (unclosed tags pile up), "
                              f"so only its beginning could be read; nothing was stored from it")
         if doc is None:
@@ -193,7 +194,7 @@ def _body(grid: list[Line], mapping: dict[str, int]) -> list[RawRow]:
 def has_element(page: Page, selector: str) -> bool:
     """Whether an HTML page has an element matching a CSS selector (a rendered page's `wait_for`)."""
     try:
-        doc = lxml.etree.fromstring(page.content, _parser())
+        doc = lxml.etree.fromstring(page.content, html_parser())
     except (lxml.etree.Error, ValueError):
         return False
     return doc is not None and bool(CSSSelector(selector)(doc))
